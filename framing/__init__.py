@@ -1,0 +1,1 @@
+"""Command-line entry point of the news-framing classifier (`framing --help`)."""

@@ -1,0 +1,1 @@
+"""Label schema, annotation guidelines and the annotated corpus."""
