@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+DEFAULT_MODEL_DIR = Path("artifacts/model")
+
 
 def _corpus_build(args) -> int:
     from labels.corpus import build
@@ -59,6 +61,63 @@ def _corpus_passages(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from labels.dataset import load_corpus
+    from training.train import TrainConfig, summary, train
+
+    overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads")
+                 if getattr(args, k) is not None}
+    config = TrainConfig(**overrides)
+    corpus = load_corpus(args.root)
+    n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
+    # ~67 s per epoch of 1,000 passages on 2 cores (shared/CPU-INFERENCE-NOTES.md), plus dev passes.
+    estimate = n / 1000 * 70 * config.epochs / 60
+    print(f"training on {n} passages for up to {config.epochs} epochs; expect at most ~{estimate:.0f} min on a 2-core CPU", file=sys.stderr)
+    predictor = train(config, corpus, out_dir=args.out, corpus_root=args.root)
+    print(summary(predictor.config))
+    if args.register:
+        try:
+            from training.artifact import register_bentoml
+        except ImportError:
+            print("bentoml is not installed: not registered in the model store", file=sys.stderr)
+        else:
+            print(f"registered in the BentoML model store as {register_bentoml(args.out)}")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from training.evaluate import evaluate, format_evaluation
+    from training.train import dump_json
+
+    result = evaluate(args.model, seed_folds=not args.no_seed_folds, root=args.root)
+    dump_json(result, args.out)
+    print(format_evaluation(result))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _score(args) -> int:
+    from serving.batch import BatchError, print_summary, score_file
+    from training.predictor import Predictor
+
+    predictor = Predictor.from_artifact(args.model, batch_size=args.batch_size)
+    try:
+        summary = score_file(args.input, args.output, predictor, text_field=args.text_field, id_field=args.id_field,
+                             documents=args.documents, errors_path=args.errors, strict=args.strict,
+                             chunk_size=args.chunk_size, overwrite=args.overwrite)
+    except BatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+def _serve(args) -> int:
+    from serving.run import serve
+
+    return serve(model=args.model, host=args.host, port=args.port) or 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from labels.corpus import LABELS_DIR
 
@@ -82,6 +141,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--doc-id", help="document id used in passage ids (default: the file name stem)")
     p.add_argument("--dropped", action="store_true", help="also list dropped lines and why, on stderr")
     p.set_defaults(func=_corpus_passages)
+
+    p = sub.add_parser("train", help="fine-tune the two-head classifier and save the artifact folder")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"artifact folder (default: {DEFAULT_MODEL_DIR})")
+    p.add_argument("--base-model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--max-length", type=int, help="tokens per passage; longer passages are truncated")
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--num-threads", type=int)
+    p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("evaluate", help="test split, seed leave-one-article-out and document scores as JSON")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--out", type=Path, default=Path("runs/evaluation.json"))
+    p.add_argument("--no-seed-folds", action="store_true", help="skip the five leave-one-seed-article-out trainings")
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser("score", help="score a JSONL, CSV or Parquet file (format from the extension)")
+    p.add_argument("input", type=Path)
+    p.add_argument("output", type=Path)
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--id-field", default="id", help="row id column; rows without one get their line number")
+    p.add_argument("--documents", action="store_true", help="each row is a whole article: segment and aggregate")
+    p.add_argument("--errors", type=Path, help="errors file (default: <output stem>.errors.jsonl)")
+    p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of reporting it")
+    p.add_argument("--chunk-size", type=int, default=256, help="rows per committed chunk")
+    p.add_argument("--batch-size", type=int, default=32, help="passages per forward pass")
+    p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    p.set_defaults(func=_score)
+
+    p = sub.add_parser("serve", help="run the HTTP service (BentoML) on 127.0.0.1")
+    p.add_argument("--model", help="artifact folder or BentoML model tag (default: news-framing:latest in the store)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=_serve)
     return parser
 
 

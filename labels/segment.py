@@ -23,16 +23,18 @@ _TAIL_MARKER = re.compile(
     r"most read|share this( article| story)?)\s*:?\s*$",
     re.IGNORECASE,
 )
+# (reason, pattern, longest line it applies to): the length cap keeps body text that merely
+# mentions a newsletter or starts "By contrast" from being mistaken for boilerplate.
 _BOILERPLATE = [
-    ("caption", re.compile(r"\((?:photo|image|picture|credit)s?\b[^)]*\)\s*$", re.IGNORECASE)),
-    ("caption", re.compile(r"\([^)]*(getty|afp|reuters|ap photo|shutterstock|images|yonhap|kcna|epa|via)[^)]*\)\s*\.?$", re.IGNORECASE)),
-    ("caption", re.compile(r"^(image|photo|picture) (credit|source)s?\s*:", re.IGNORECASE)),
-    ("subscription", re.compile(r"\b(subscribe|newsletter|premium content|sign up|notifications|devices at once|paywall)\b", re.IGNORECASE)),
-    ("copyright", re.compile(r"\b(copyright|all rights reserved|used with permission)\b", re.IGNORECASE)),
-    ("byline", re.compile(r"^(by|written by|reporting by|edited by)\s+[A-Z]", re.IGNORECASE)),
-    ("byline", re.compile(r"\b(is a|is an)\b[^.]{0,60}\b(journalist|writer|reporter|correspondent|editor|columnist)\b", re.IGNORECASE)),
-    ("metadata", re.compile(r"\b(topic|tags|region|brand)\s*:", re.IGNORECASE)),
-    ("url", re.compile(r"^\S*(https?://|www\.)\S*$", re.IGNORECASE)),
+    ("caption", re.compile(r"\((?:photo|image|picture|credit)s?\b[^)]*\)\s*$", re.IGNORECASE), 80),
+    ("caption", re.compile(r"\([^)]*(getty|afp|reuters|ap photo|shutterstock|images|yonhap|kcna|epa|via)[^)]*\)\s*\.?$", re.IGNORECASE), 80),
+    ("caption", re.compile(r"^(image|photo|picture) (credit|source)s?\s*:", re.IGNORECASE), 40),
+    ("subscription", re.compile(r"\b(subscribe|newsletter|premium content|sign up|notifications|devices at once|paywall)\b", re.IGNORECASE), 20),
+    ("copyright", re.compile(r"\b(copyright|all rights reserved|used with permission)\b", re.IGNORECASE), 20),
+    ("byline", re.compile(r"^([Bb]y|[Ww]ritten by|[Rr]eporting by|[Ee]dited by)\s+(Dr\.? |Prof\.? )?[A-Z][\w.'-]+(,? (and |Dr\.? )?[A-Z][\w.'-]+){0,7}\s*([,|].*)?$"), 16),
+    ("byline", re.compile(r"^[A-Z][\w.'-]+( [A-Z][\w.'-]+){1,3},? is an? [^.]{0,60}\b(journalist|writer|reporter|correspondent|editor|columnist)\b"), 80),
+    ("metadata", re.compile(r"\b(topic|tags|region|brand)\s*:", re.IGNORECASE), 40),
+    ("url", re.compile(r"^\S*(https?://|www\.)\S*$", re.IGNORECASE), 3),
 ]
 # Image placeholders leave runs of random alphanumeric tokens such as "AD 4nXf Cv7x9Ffsab5".
 _JUNK_TOKEN = re.compile(r"^(?=\S*\d)(?=\S*[A-Za-z])\S+$|^\S*[a-z]\S*[A-Z]\S*[A-Z]\S*$")
@@ -120,8 +122,8 @@ def _drop_reason(text: str) -> str | None:
         return "too_short"
     if sum(bool(_JUNK_TOKEN.match(w)) for w in words) / len(words) > 0.3:
         return "image_placeholder"
-    for reason, pattern in _BOILERPLATE:
-        if pattern.search(text):
+    for reason, pattern, max_words in _BOILERPLATE:
+        if len(words) <= max_words and pattern.search(text):
             return reason
     if not _END_PUNCT.search(text) and len(words) <= HEADING_MAX_WORDS:
         return "heading"

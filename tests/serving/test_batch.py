@@ -1,0 +1,160 @@
+import csv
+import json
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from serving.batch import BatchError, read_rows, score_file
+from training.predictor import Predictor
+
+from ..conftest import PASSAGES
+
+TEXTS = [t for t, _, _ in PASSAGES]
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_artifact):
+    return Predictor.from_artifact(tiny_artifact)
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def read_output(path):
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    if path.suffix == ".csv":
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+    return pq.read_table(path).to_pylist()
+
+
+@pytest.mark.parametrize("out_ext", [".jsonl", ".csv", ".parquet"])
+@pytest.mark.parametrize("in_ext", [".jsonl", ".csv", ".parquet"])
+def test_every_format_in_and_out(tmp_path, predictor, in_ext, out_ext):
+    rows = [{"id": f"r{i}", "text": t} for i, t in enumerate(TEXTS)]
+    src = tmp_path / f"in{in_ext}"
+    if in_ext == ".jsonl":
+        write_jsonl(src, rows)
+    elif in_ext == ".csv":
+        with open(src, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=["id", "text"])
+            w.writeheader()
+            w.writerows(rows)
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), src)
+    out = tmp_path / f"out{out_ext}"
+    summary = score_file(src, out, predictor, progress=False, chunk_size=4)
+    assert (summary.scored, summary.rejected) == (len(TEXTS), 0)
+    got = read_output(out)
+    assert [str(r["id"]) for r in got] == [r["id"] for r in rows]
+    expected = predictor.predict(TEXTS)
+    for g, e in zip(got, expected):
+        for axis in predictor.axes:
+            label = g[axis]["label"] if out_ext == ".jsonl" else g[axis]
+            assert label == e[axis]["label"]
+    assert not (tmp_path / f"out{out_ext}.parts").exists()
+
+
+def test_good_rows_are_kept_and_bad_rows_reported_with_their_line(tmp_path, predictor):
+    src = write_jsonl(tmp_path / "mixed.jsonl", [
+        {"id": "a", "text": TEXTS[0]},
+        "{not json",
+        {"id": "b"},
+        {"id": "c", "text": "   "},
+        {"id": "d", "text": 42},
+        {"text": TEXTS[1]},
+        {"id": "a", "text": TEXTS[2]},
+        ["a", "list"],
+        {"id": "e", "text": TEXTS[3]},
+    ])
+    out = tmp_path / "out.jsonl"
+    summary = score_file(src, out, predictor, progress=False)
+    assert (summary.scored, summary.rejected) == (3, 6)
+    assert [r["id"] for r in read_output(out)] == ["a", 6, "e"]  # line number stands in for a missing id
+    errors = read_output(tmp_path / "out.errors.jsonl")
+    assert [e["line"] for e in errors] == [2, 3, 4, 5, 7, 8]
+    reasons = " | ".join(e["reason"] for e in errors)
+    for expected in ("invalid JSON", "missing field 'text'", "field 'text' is empty", "must be a string, got int",
+                     "repeats an earlier row", "expected an object"):
+        assert expected in reasons
+
+
+def test_strict_stops_at_the_first_bad_row_naming_file_and_line(tmp_path, predictor):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": TEXTS[0]}, {"id": 2, "text": ""}])
+    with pytest.raises(BatchError, match=r"in.jsonl:2: field 'text' is empty"):
+        score_file(src, tmp_path / "out.jsonl", predictor, strict=True, progress=False)
+
+
+def test_an_interrupted_run_resumes_without_losing_or_repeating_rows(tmp_path, predictor):
+    rows = [{"id": i, "text": f"{TEXTS[i % len(TEXTS)]} Item {i}."} for i in range(40)]
+    src = write_jsonl(tmp_path / "in.jsonl", rows + ["{broken"])
+    reference = tmp_path / "reference.jsonl"
+    score_file(src, reference, predictor, chunk_size=5, progress=False)
+
+    class Crash(Exception):
+        pass
+
+    class Flaky:
+        axes, version = predictor.axes, predictor.version
+
+        def __init__(self):
+            self.calls = 0
+
+        def predict(self, texts):
+            self.calls += 1
+            if self.calls == 4:
+                raise Crash
+            return predictor.predict(texts)
+
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(Crash):
+        score_file(src, out, Flaky(), chunk_size=5, progress=False)
+    assert not out.exists()  # nothing torn: the output appears only when complete
+    summary = score_file(src, out, predictor, chunk_size=5, progress=False)
+    assert summary.skipped == 15 and summary.scored == 25
+    assert read_output(out) == read_output(reference)
+    assert read_output(tmp_path / "out.errors.jsonl") == read_output(tmp_path / "reference.errors.jsonl")
+    # Running again over a finished output scores nothing new and keeps every row once.
+    again = score_file(src, out, predictor, chunk_size=5, progress=False)
+    assert again.scored == 0 and read_output(out) == read_output(reference)
+
+
+def test_documents_mode_scores_whole_articles(tmp_path, predictor):
+    article = "A Headline\n\n" + "\n\n".join(TEXTS[:3])
+    src = write_jsonl(tmp_path / "docs.jsonl", [{"id": "doc1", "text": article}])
+    out = tmp_path / "docs.jsonl.out.jsonl"
+    score_file(src, out, predictor, documents=True, progress=False)
+    (rec,) = read_output(out)
+    assert rec["id"] == "doc1" and len(rec["passages"]) == 3 and set(rec["document"]) == set(predictor.axes)
+
+
+def test_csv_without_the_text_column_is_a_clear_error(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("id,body\n1,hello there\n")
+    with pytest.raises(BatchError, match="no 'text' column.*--text-field"):
+        list(read_rows(src))
+
+
+def test_unknown_extension_lists_the_supported_ones(tmp_path, predictor):
+    with pytest.raises(BatchError, match="use one of .csv, .json, .jsonl, .parquet"):
+        score_file(write_jsonl(tmp_path / "in.jsonl", []), tmp_path / "out.xlsx", predictor)
+
+
+@pytest.mark.slow
+def test_the_command_line_as_a_user_runs_it(tmp_path, tiny_artifact):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "text": TEXTS[0]}, {"id": "y", "text": ""}])
+    out = tmp_path / "out.csv"
+    run = subprocess.run([sys.executable, "-m", "framing", "score", str(src), str(out), "--model", str(tiny_artifact)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "scored 1 rows, rejected 1" in run.stderr
+    assert [r["id"] for r in read_output(out)] == ["x"]
+    strict = subprocess.run([sys.executable, "-m", "framing", "score", str(src), str(tmp_path / "o2.csv"), "--model",
+                             str(tiny_artifact), "--strict"], capture_output=True, text=True, timeout=300)
+    assert strict.returncode == 1 and "in.jsonl:2: field 'text' is empty" in strict.stderr

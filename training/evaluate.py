@@ -1,0 +1,146 @@
+"""`framing evaluate`: test split, seed articles leave-one-article-out, document level, beside the baseline.
+
+Writes one JSON file that the report renders. Every figure comes through `Predictor`, the same
+path the service and batch scorer use.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from labels.corpus import LABELS_DIR, read_jsonl
+from labels.dataset import load_corpus
+from training.artifact import library_versions
+from training.baseline import baseline_report, baseline_probabilities, fit_baselines
+from training.metrics import axis_report
+from training.predictor import Predictor
+from training.train import TrainConfig, corpus_rows, evaluate_rows, train
+
+
+def machine() -> dict:
+    """The machine the figures were measured on."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), **library_versions()}
+
+
+def documents_of(split: str, root: Path = LABELS_DIR) -> list[dict]:
+    """Documents of a split with gold labels, with their full source text."""
+    docs = []
+    for _, rec in read_jsonl(Path(root) / "corpus" / "documents.jsonl"):
+        if rec["split"] == split and rec["gold"]:
+            docs.append({**rec, "text": (Path(root) / rec["source_path"]).read_text(encoding="utf-8")})
+    return docs
+
+
+def document_report(predictions: list[dict], docs: list[dict], axes: dict[str, list[str]]) -> dict:
+    """Per-axis report of document labels from `predict_document` against gold document labels."""
+    if not docs:
+        return {}
+    return {a: axis_report([labels.index(d["gold"][a]) for d in docs],
+                           [labels.index(p["document"][a]["label"]) for p in predictions], labels)
+            for a, labels in axes.items()}
+
+
+def _pooled(per_fold: list[tuple[list[dict], dict[str, np.ndarray]]], axes: dict[str, list[str]]) -> dict:
+    rows = [r for fold_rows, _ in per_fold for r in fold_rows]
+    return {a: axis_report([labels.index(r[a]) for r in rows],
+                           np.concatenate([p[a].argmax(1) for _, p in per_fold]), labels)
+            for a, labels in axes.items()}
+
+
+def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], *, progress: bool = True,
+                       root: Path = LABELS_DIR) -> dict:
+    """For each seed article: train without it (same recipe), then score its passages and the article."""
+    seed_rows = corpus_rows(corpus, ("seed",))
+    doc_ids = sorted({r["doc_id"] for r in seed_rows})
+    seed_docs = {d["id"]: d for d in documents_of("seed", root)}
+    model_folds, base_folds, per_article, doc_preds = [], [], {}, []
+    for doc_id in tqdm(doc_ids, desc="seed leave-one-article-out", unit="article", disable=not progress):
+        held = [r for r in seed_rows if r["doc_id"] == doc_id]
+        fold = replace(config, exclude_docs=(doc_id,))
+        predictor = train(fold, corpus, progress=progress, corpus_root=root)
+        logits, _ = predictor.logits([r["text"] for r in held])
+        probs = predictor.probabilities(logits)
+        model_folds.append((held, probs))
+        base_rows = corpus_rows(corpus, fold.train_splits, fold.exclude_docs)
+        base_models = fit_baselines(base_rows, axes, config.seed)
+        base_folds.append((held, baseline_probabilities(base_models, [r["text"] for r in held], axes)))
+        per_article[doc_id] = {a: axis_report([labels.index(r[a]) for r in held], probs[a].argmax(1), labels, n_resamples=200)
+                               for a, labels in axes.items()}
+        if doc_id in seed_docs:
+            doc_preds.append((seed_docs[doc_id], predictor.predict_document(seed_docs[doc_id]["text"])))
+    return {
+        "model": _pooled(model_folds, axes),
+        "baseline": _pooled(base_folds, axes),
+        "per_article": per_article,
+        "documents": document_report([p for _, p in doc_preds], [d for d, _ in doc_preds], axes),
+        "document_predictions": {d["id"]: {a: {"gold": d["gold"][a], "predicted": p["document"][a]["label"]} for a in axes}
+                                 for d, p in doc_preds},
+    }
+
+
+def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = True, root: Path = LABELS_DIR) -> dict:
+    """All evaluation figures for a trained artifact, as one JSON-ready dict."""
+    started = time.perf_counter()
+    predictor = Predictor.from_artifact(artifact_dir)
+    cfg = dict(predictor.config["training_config"])
+    config = TrainConfig(**cfg)
+    axes = predictor.axes
+    corpus = load_corpus(root)
+    train_rows = corpus_rows(corpus, config.train_splits)
+    test_rows = corpus_rows(corpus, (config.test_split,))
+    test_docs = documents_of(config.test_split, root)
+    result = {
+        "model_version": predictor.version,
+        "corpus_fingerprint": predictor.config.get("corpus_fingerprint"),
+        "machine": machine(),
+        "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
+        "calibration": predictor.config.get("calibration"),
+        "test": {
+            "model": evaluate_rows(predictor, test_rows),
+            "baseline": baseline_report(train_rows, test_rows, axes, config.seed),
+        },
+        "documents": {
+            "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double",
+            "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
+        },
+    }
+    if seed_folds:
+        result["seed_leave_one_article_out"] = seed_leave_one_out(config, corpus, axes, progress=progress, root=root)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def format_evaluation(r: dict) -> str:
+    """The headline figures for the terminal."""
+    lines = [f"model {r['model_version']}"]
+
+    def row(name, rep):
+        for a, m in rep.items():
+            if m.get("n"):
+                lo, hi = m["macro_f1_ci95"]
+                lines.append(f"  {name:<28}{a:<16}macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]  acc {m['accuracy']:.3f}  n={m['n']}")
+
+    row("test / fine-tuned", r["test"]["model"])
+    row("test / baseline", r["test"]["baseline"])
+    row("test documents / fine-tuned", r["documents"]["test"])
+    if "seed_leave_one_article_out" in r:
+        s = r["seed_leave_one_article_out"]
+        row("seed LOAO / fine-tuned", s["model"])
+        row("seed LOAO / baseline", s["baseline"])
+        row("seed LOAO documents", s["documents"])
+    return "\n".join(lines)

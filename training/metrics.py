@@ -1,0 +1,61 @@
+"""Classification metrics per axis: accuracy, macro-F1 with a bootstrap interval, per-class P/R/F1, confusion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> np.ndarray:
+    """Rows are gold labels, columns predictions."""
+    m = np.zeros((n_labels, n_labels), dtype=np.int64)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m
+
+
+def per_class(m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 per class from a confusion matrix (0 where undefined)."""
+    tp = np.diag(m).astype(float)
+    pred, gold = m.sum(0).astype(float), m.sum(1).astype(float)
+    precision = np.divide(tp, pred, out=np.zeros_like(tp), where=pred > 0)
+    recall = np.divide(tp, gold, out=np.zeros_like(tp), where=gold > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return precision, recall, f1
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> float:
+    """Unweighted mean F1 over the labels present in gold or predictions (as scikit-learn does)."""
+    m = confusion(y_true, y_pred, n_labels)
+    present = (m.sum(0) + m.sum(1)) > 0
+    return float(per_class(m)[2][present].mean()) if present.any() else 0.0
+
+
+def bootstrap_interval(y_true, y_pred, n_labels: int, *, n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of macro-F1, resampling passages with replacement."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    rng = np.random.default_rng(seed)
+    scores = [macro_f1(y_true[idx], y_pred[idx], n_labels)
+              for idx in rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))]
+    alpha = (1 - level) / 2
+    return float(np.quantile(scores, alpha)), float(np.quantile(scores, 1 - alpha))
+
+
+def axis_report(y_true, y_pred, labels: list[str], *, n_resamples: int = 1000, seed: int = 0) -> dict:
+    """Everything the evaluation JSON records for one axis on one set of passages."""
+    y_true, y_pred = np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)
+    n = len(labels)
+    if len(y_true) == 0:
+        return {"n": 0}
+    m = confusion(y_true, y_pred, n)
+    p, r, f = per_class(m)
+    lo, hi = bootstrap_interval(y_true, y_pred, n, n_resamples=n_resamples, seed=seed)
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float((y_true == y_pred).mean()),
+        "macro_f1": macro_f1(y_true, y_pred, n),
+        "macro_f1_ci95": [lo, hi],
+        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(m[i].sum())}
+                      for i, lab in enumerate(labels)},
+        "labels": list(labels),
+        "confusion": m.tolist(),
+    }

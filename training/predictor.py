@@ -1,0 +1,170 @@
+"""The one prediction path: evaluation, the HTTP service and the batch scorer all call `Predictor`.
+
+Tokenisation, truncation, batching, temperature scaling, label decoding and document aggregation
+live here and nowhere else, so what is measured is what is served.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from labels.segment import segment
+from training.artifact import Artifact, load_artifact
+
+# Document rule: the lead and the conclusion weigh most in a reader's impression of an article.
+LEAD_CONCLUSION_WEIGHT = 2.0
+SUPPORTING_PASSAGES = 3
+
+
+class InputError(ValueError):
+    """A text the predictor cannot score; the message names the item index."""
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def check_texts(texts: object) -> list[str]:
+    """A list of non-empty strings, or an InputError naming the first bad item."""
+    if isinstance(texts, str):
+        raise InputError("texts must be a list of strings, not one string; wrap it in a list")
+    if not isinstance(texts, (list, tuple)):
+        raise InputError(f"texts must be a list of strings, got {type(texts).__name__}")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise InputError(f"texts[{i}] must be a string, got {type(t).__name__}")
+        if not t.strip():
+            raise InputError(f"texts[{i}] is empty or whitespace only")
+    return list(texts)
+
+
+def encode(tokenizer, texts: list[str], max_length: int) -> tuple[list[list[int]], list[bool]]:
+    """Token ids per text, cut to max_length (keeping the final [SEP]), and whether each was cut.
+
+    Tokenising once without truncation tells us which texts were cut, at no extra cost.
+    """
+    ids = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+    out, truncated = [], []
+    for seq in ids:
+        cut = len(seq) > max_length
+        if cut:
+            seq = seq[: max_length - 1] + [seq[-1]]
+        out.append(seq)
+        truncated.append(cut)
+    return out, truncated
+
+
+def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad a batch to its longest sequence; returns (input_ids, attention_mask)."""
+    width = max(len(seq) for seq in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
+class Predictor:
+    """Scores passages and documents with a trained artifact."""
+
+    def __init__(self, artifact: Artifact, *, batch_size: int = 32, num_threads: int | None = None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.artifact = artifact
+        self.model = artifact.model.eval()
+        self.tokenizer = artifact.tokenizer
+        self.config = artifact.config
+        self.axes: dict[str, list[str]] = artifact.model.axes
+        self.temperatures: dict[str, float] = {a: float(artifact.config.get("temperatures", {}).get(a, 1.0)) for a in self.axes}
+        self.max_length = int(artifact.config["max_length"])
+        self.batch_size = batch_size
+        if num_threads:
+            torch.set_num_threads(num_threads)
+
+    @classmethod
+    def from_artifact(cls, path: str | Path, **kwargs) -> "Predictor":
+        """Load the artifact folder (safetensors only) and wrap it."""
+        return cls(load_artifact(Path(path)), **kwargs)
+
+    @property
+    def version(self) -> str:
+        return self.artifact.version
+
+    @torch.inference_mode()
+    def logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw logits per axis (n × labels) and truncation flags, in input order."""
+        texts = check_texts(texts)
+        ids, truncated = encode(self.tokenizer, texts, self.max_length)
+        out = {a: np.zeros((len(texts), len(labels)), dtype=np.float32) for a, labels in self.axes.items()}
+        # Sorting by length means each batch pads only to its own longest text.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        pad = self.tokenizer.pad_token_id or 0
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            input_ids, mask = pad_batch([ids[i] for i in idx], pad)
+            result = self.model(input_ids=input_ids, attention_mask=mask)
+            for a in self.axes:
+                out[a][idx] = result[a].float().numpy()
+        return out, np.array(truncated, dtype=bool)
+
+    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: softmax of logits divided by each head's fitted temperature."""
+        return {a: softmax(z, self.temperatures[a]) for a, z in logits.items()}
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """Per text: for each axis the label and calibrated probability of every label; truncation flag."""
+        logits, truncated = self.logits(texts)
+        probs = self.probabilities(logits)
+        results = []
+        for i in range(len(truncated)):
+            rec = {}
+            for a, labels in self.axes.items():
+                p = probs[a][i]
+                rec[a] = {"label": labels[int(p.argmax())], "probs": {lab: round(float(v), 6) for lab, v in zip(labels, p)}}
+            rec["truncated"] = bool(truncated[i])
+            rec["model"] = self.version
+            results.append(rec)
+        return results
+
+    def predict_document(self, text: str) -> dict:
+        """Segment an article, score each passage and aggregate to document labels.
+
+        Rule: per axis, the document's probabilities are the weighted mean of its passages'
+        calibrated probabilities, with the first (lead) and last (conclusion) passage weighted
+        LEAD_CONCLUSION_WEIGHT and the rest 1; the label is the most probable one. The passages
+        that support it are those predicted with that label, most confident first.
+        """
+        if not isinstance(text, str):
+            raise InputError(f"text must be a string, got {type(text).__name__}")
+        if not text.strip():
+            raise InputError("text is empty or whitespace only")
+        spans = segment(text).passages
+        if not spans:
+            raise InputError("no passage found in text: it holds only headings, bylines or other lines shorter than a paragraph")
+        preds = self.predict([s.text for s in spans])
+        weights = np.ones(len(spans))
+        weights[0] = weights[-1] = LEAD_CONCLUSION_WEIGHT
+        weights /= weights.sum()
+        passages = [
+            {"index": i, "start": s.start, "end": s.end, "text": s.text, **p}
+            for i, (s, p) in enumerate(zip(spans, preds))
+        ]
+        doc: dict = {}
+        for a, labels in self.axes.items():
+            matrix = np.array([[p[a]["probs"][lab] for lab in labels] for p in preds])
+            mean = weights @ matrix
+            label = labels[int(mean.argmax())]
+            support = sorted((p for p in passages if p[a]["label"] == label), key=lambda p: -p[a]["probs"][label])
+            doc[a] = {
+                "label": label,
+                "probs": {lab: round(float(v), 6) for lab, v in zip(labels, mean)},
+                "supporting_passages": [p["index"] for p in support[:SUPPORTING_PASSAGES]],
+            }
+        return {"document": doc, "passages": passages, "model": self.version}

@@ -1,0 +1,268 @@
+"""Fine-tune the two-head classifier on the corpus, calibrate it on dev, save the artifact.
+
+One readable flow: load splits -> build model -> train with early stopping on dev mean macro-F1
+-> fit one temperature per head on dev -> measure dev and test -> save a self-contained folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from labels.corpus import LABELS_DIR
+from labels.schema import load_schema
+from training.artifact import Artifact, library_versions, save_artifact
+from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
+from training.calibration import expected_calibration_error, fit_temperature, nll
+from training.metrics import axis_report, macro_f1
+from training.model import FramingModel
+from training.predictor import Predictor, encode, pad_batch, softmax
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved inside the artifact."""
+
+    base_model: str = DEFAULT_BASE_MODEL
+    max_length: int = 256
+    batch_size: int = 16
+    epochs: int = 6
+    learning_rate: float = 8e-5
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    dropout: float = 0.1
+    patience: int = 2
+    class_weights: bool = True
+    seed: int = 13
+    train_splits: tuple[str, ...] = ("train", "seed")
+    dev_split: str = "dev"
+    test_split: str = "test"
+    exclude_docs: tuple[str, ...] = field(default_factory=tuple)  # for leave-one-article-out runs
+    num_threads: int = 2
+
+    def __post_init__(self):
+        for name in ("max_length", "batch_size", "epochs", "num_threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_length < 8:
+            raise ValueError(f"max_length must be at least 8 tokens, got {self.max_length}")
+        for name in ("learning_rate", "head_learning_rate"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.patience < 0:
+            raise ValueError(f"patience must be 0 or more, got {self.patience}")
+        self.train_splits = tuple(self.train_splits)
+        self.exclude_docs = tuple(self.exclude_docs)
+        if self.dev_split in self.train_splits or self.test_split in self.train_splits:
+            raise ValueError(f"train_splits {self.train_splits} must not include the dev or test split")
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] = ()) -> list[dict]:
+    """Rows of the given splits (label columns as label names), minus excluded documents."""
+    schema = load_schema()
+    rows = []
+    for split in splits:
+        if split not in corpus:
+            continue
+        ds = corpus[split]
+        names = {a.name: ds.features[a.name].names for a in schema.axes}
+        for row in ds:
+            if row["doc_id"] in exclude_docs:
+                continue
+            rows.append({**row, **{a: names[a][row[a]] for a in names}})
+    return rows
+
+
+def corpus_fingerprint(root: Path = LABELS_DIR) -> str:
+    """A hash of the built corpus files, recorded so a model names the data it learned from."""
+    h = hashlib.sha256()
+    for name in ("passages.jsonl", "documents.jsonl"):
+        path = Path(root) / "corpus" / name
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _label_ids(rows: list[dict], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    return {a: np.array([labels.index(r[a]) for r in rows], dtype=np.int64) for a, labels in axes.items()}
+
+
+def evaluate_rows(predictor: Predictor, rows: list[dict]) -> dict:
+    """Per-axis report for rows, through the predictor (the same path the service uses)."""
+    if not rows:
+        return {}
+    logits, _ = predictor.logits([r["text"] for r in rows])
+    gold = _label_ids(rows, predictor.axes)
+    probs = predictor.probabilities(logits)
+    return {a: axis_report(gold[a], probs[a].argmax(1), labels) for a, labels in predictor.axes.items()}
+
+
+def _mean_macro_f1(predictor: Predictor, rows: list[dict]) -> float:
+    logits, _ = predictor.logits([r["text"] for r in rows])
+    gold = _label_ids(rows, predictor.axes)
+    return float(np.mean([macro_f1(gold[a], logits[a].argmax(1), len(labels)) for a, labels in predictor.axes.items()]))
+
+
+def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
+          model: FramingModel | None = None, progress: bool = True, corpus_root: Path = LABELS_DIR) -> Predictor:
+    """Train, calibrate and (if out_dir is given) save; returns a Predictor over the trained model.
+
+    `tokenizer` and `model` override the base model (tests pass a tiny random BERT).
+    """
+    set_seed(config.seed)
+    torch.set_num_threads(config.num_threads)
+    schema = load_schema()
+    axes = {a.name: list(a.labels) for a in schema.axes}
+    train_rows = corpus_rows(corpus, config.train_splits, config.exclude_docs)
+    dev_rows = corpus_rows(corpus, (config.dev_split,), config.exclude_docs)
+    test_rows = corpus_rows(corpus, (config.test_split,), config.exclude_docs)
+    if not train_rows:
+        raise ValueError(f"no training passages in splits {config.train_splits}; run `framing corpus build` and check the annotations")
+    if not dev_rows:
+        raise ValueError(f"no passages in dev split {config.dev_split!r}: early stopping and calibration need one")
+
+    base_path = resolve_base_model(config.base_model) if model is None or tokenizer is None else config.base_model
+    tokenizer = tokenizer or AutoTokenizer.from_pretrained(base_path)
+    model = model or FramingModel.from_pretrained_encoder(base_path, axes, config.dropout)
+
+    ids, _ = encode(tokenizer, [r["text"] for r in train_rows], config.max_length)
+    gold = _label_ids(train_rows, axes)
+    loss_fns = {}
+    for a, labels in axes.items():
+        weight = None
+        if config.class_weights:
+            counts = np.bincount(gold[a], minlength=len(labels)).astype(float)
+            weight = torch.tensor(len(gold[a]) / (len(labels) * np.maximum(counts, 1.0)), dtype=torch.float32)
+        loss_fns[a] = torch.nn.CrossEntropyLoss(weight=weight)
+
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    enc_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(
+        [{"params": enc_params, "lr": config.learning_rate}, {"params": head_params, "lr": config.head_learning_rate}],
+        weight_decay=config.weight_decay,
+    )
+    steps_per_epoch = (len(ids) + config.batch_size - 1) // config.batch_size
+    total = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+
+    run_config = {"model_version": "training", "max_length": config.max_length, "temperatures": {}}
+    predictor = Predictor(Artifact(model, tokenizer, run_config), batch_size=64)
+    generator = np.random.default_rng(config.seed)
+    pad = tokenizer.pad_token_id or 0
+    best_score, best_state, best_epoch, history, stale = -1.0, None, 0, [], 0
+    started = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        # Batches of similar length (shuffled within length buckets) waste little compute on padding.
+        order = generator.permutation(len(ids))
+        chunks = [order[i:i + config.batch_size * 8] for i in range(0, len(order), config.batch_size * 8)]
+        batches = []
+        for chunk in chunks:
+            chunk = sorted(chunk, key=lambda i: len(ids[i]))
+            batches += [chunk[i:i + config.batch_size] for i in range(0, len(chunk), config.batch_size)]
+        batches = [batches[i] for i in generator.permutation(len(batches))]
+        bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
+        running = 0.0
+        for step, batch in enumerate(bar, 1):
+            input_ids, mask = pad_batch([ids[i] for i in batch], pad)
+            out = model(input_ids=input_ids, attention_mask=mask)
+            loss = sum(loss_fns[a](out[a], torch.as_tensor(gold[a][batch])) for a in axes)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            running += loss.item()
+            bar.set_postfix(loss=f"{running / step:.3f}")
+        model.eval()
+        score = _mean_macro_f1(predictor, dev_rows)
+        history.append({"epoch": epoch, "train_loss": running / max(1, len(batches)), "dev_mean_macro_f1": score,
+                        "elapsed_s": round(time.perf_counter() - started, 1)})
+        if progress:
+            tqdm.write(f"epoch {epoch}: train loss {history[-1]['train_loss']:.3f}, dev mean macro-F1 {score:.3f}")
+        if score > best_score:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale > config.patience:
+                if progress:
+                    tqdm.write(f"early stop: no dev improvement for {stale} epochs")
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    train_seconds = time.perf_counter() - started
+
+    # Calibration on dev: one temperature per head.
+    dev_logits, _ = predictor.logits([r["text"] for r in dev_rows])
+    dev_gold = _label_ids(dev_rows, axes)
+    temperatures, calibration = {}, {}
+    for a in axes:
+        t = fit_temperature(dev_logits[a], dev_gold[a])
+        before, after = softmax(dev_logits[a]), softmax(dev_logits[a], t)
+        temperatures[a] = t
+        calibration[a] = {"temperature": t, "ece_before": expected_calibration_error(before, dev_gold[a]),
+                          "ece_after": expected_calibration_error(after, dev_gold[a]),
+                          "nll_before": nll(before, dev_gold[a]), "nll_after": nll(after, dev_gold[a]), "n": len(dev_rows)}
+    fingerprint = corpus_fingerprint(corpus_root)
+    stamp = datetime.now(timezone.utc)
+    artifact_config = {
+        "model_version": f"framing-{stamp:%Y%m%d-%H%M%S}-{fingerprint[:8]}",
+        "created": stamp.isoformat(timespec="seconds"),
+        "base_model": config.base_model,
+        "max_length": config.max_length,
+        "temperatures": temperatures,
+        "training_config": asdict(config),
+        "corpus_fingerprint": fingerprint,
+        "train_passages": len(train_rows),
+        "history": history,
+        "best_epoch": best_epoch,
+        "train_seconds": round(train_seconds, 1),
+        "calibration": calibration,
+        "versions": library_versions(),
+    }
+    predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
+    artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
+    if out_dir is not None:
+        save_artifact(Path(out_dir), model, tokenizer, artifact_config)
+        if progress:
+            tqdm.write(f"saved {out_dir} ({artifact_config['model_version']}) after {train_seconds:.0f} s")
+    return predictor
+
+
+def summary(config: dict) -> str:
+    """One short paragraph of the artifact's key figures, for the terminal."""
+    lines = [f"model {config['model_version']}: trained {config['train_seconds']} s, best epoch {config['best_epoch']}"]
+    for split in ("dev", "test"):
+        for axis, rep in config.get("metrics", {}).get(split, {}).items():
+            lo, hi = rep["macro_f1_ci95"]
+            lines.append(f"  {split:<5}{axis:<16}macro-F1 {rep['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]  accuracy {rep['accuracy']:.3f}  n={rep['n']}")
+    for axis, c in config.get("calibration", {}).items():
+        lines.append(f"  calibration {axis:<16}T={c['temperature']:.2f}  ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}")
+    return "\n".join(lines)
+
+
+def dump_json(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1), encoding="utf-8")
