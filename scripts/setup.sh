@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with everything it needs (CPU-only torch, BentoML, test tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${VENV:-.venv}"
+PYTHON="${PYTHON:-python3}"
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check --quiet)
+"${PIP[@]}" install --upgrade pip
+# Pinned first: an unpinned torch would pull a CUDA build of several GB.
+"${PIP[@]}" install "torch==2.13.0"
+if ! "$VENV/bin/python" -c "import sys, bentoml; from packaging.version import Version; sys.exit(Version(bentoml.__version__) < Version('1.4.40'))" 2>/dev/null; then
+  # bentoml 1.4.40 asks for certifi>=2026.10.19; where the package index has no such certifi yet,
+  # install its other requirements and then bentoml itself without resolving that one pin.
+  "${PIP[@]}" install "bentoml>=1.4.40" 2>/dev/null || {
+    "${PIP[@]}" install -r requirements/bentoml-deps.txt certifi
+    "${PIP[@]}" install --no-deps "bentoml==1.4.40"
+  }
+fi
+"${PIP[@]}" install -e ".[test]"
+echo "environment ready: $VENV" >&2
