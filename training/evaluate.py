@@ -63,7 +63,7 @@ def _pooled(per_fold: list[tuple[list[dict], dict[str, np.ndarray]]], axes: dict
 
 
 def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], *, progress: bool = True,
-                       root: Path = LABELS_DIR) -> dict:
+                       root: Path = LABELS_DIR, make_model=None) -> dict:
     """For each seed article: train without it (same recipe), then score its passages and the article."""
     seed_rows = corpus_rows(corpus, ("seed",))
     doc_ids = sorted({r["doc_id"] for r in seed_rows})
@@ -72,7 +72,8 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
     for doc_id in tqdm(doc_ids, desc="seed leave-one-article-out", unit="article", disable=not progress):
         held = [r for r in seed_rows if r["doc_id"] == doc_id]
         fold = replace(config, exclude_docs=(doc_id,))
-        predictor = train(fold, corpus, progress=progress, corpus_root=root)
+        tokenizer, model = make_model() if make_model else (None, None)
+        predictor = train(fold, corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
         logits, _ = predictor.logits([r["text"] for r in held])
         probs = predictor.probabilities(logits)
         model_folds.append((held, probs))
@@ -93,8 +94,13 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
     }
 
 
-def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = True, root: Path = LABELS_DIR) -> dict:
-    """All evaluation figures for a trained artifact, as one JSON-ready dict."""
+def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = True, root: Path = LABELS_DIR,
+             make_model=None) -> dict:
+    """All evaluation figures for a trained artifact, as one JSON-ready dict.
+
+    `make_model` returns a fresh (tokenizer, model) for each leave-one-out training; by default
+    the artifact's own base model (tests pass a tiny random BERT).
+    """
     started = time.perf_counter()
     predictor = Predictor.from_artifact(artifact_dir)
     cfg = dict(predictor.config["training_config"])
@@ -120,7 +126,8 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
         },
     }
     if seed_folds:
-        result["seed_leave_one_article_out"] = seed_leave_one_out(config, corpus, axes, progress=progress, root=root)
+        result["seed_leave_one_article_out"] = seed_leave_one_out(config, corpus, axes, progress=progress, root=root,
+                                                                  make_model=make_model)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
 

@@ -1,0 +1,71 @@
+import json
+
+import pytest
+
+from labels.corpus import build
+from training import train as train_module
+from training.evaluate import evaluate, format_evaluation
+
+from ..conftest import PASSAGES, tiny_model
+
+# Document ids whose hash puts them in each split (see labels.corpus.split_for).
+DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"]}
+
+
+@pytest.fixture(scope="module")
+def corpus_root(tmp_path_factory):
+    """A miniature labels folder: every fixture passage in every document, all annotated."""
+    root = tmp_path_factory.mktemp("corpus") / "labels"
+    (root / "annotations").mkdir(parents=True)
+    lines = []
+    for split, doc_ids in DOCS.items():
+        kind = "seed" if split == "seed" else "authored"
+        folder = root / "sources" / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for doc_id in doc_ids:
+            body = "\n\n".join(f"{t} Noted in {doc_id}." for t, _, _ in PASSAGES)
+            (folder / f"{doc_id}.txt").write_text(f"A Headline\n\n{body}\n")
+            (folder / f"{doc_id}.json").write_text(json.dumps({"doc_id": doc_id, "title": "A Headline", "outlet_style": "wire", "topic": "nk_troops_ukraine"}))
+    passages, documents = build(root)
+    from labels.schema import load_schema
+    risk, motive = (a.labels for a in load_schema().axes)
+    by_text = {t: (r, m) for t, r, m in PASSAGES}
+    for p in passages:
+        r, m = by_text[p["text"].rsplit(" Noted in ", 1)[0]]
+        lines.append({"passage_id": p["id"], "annotator": "a", "risk_framing": risk[r], "motive_framing": motive[m]})
+    for d in documents:
+        lines.append({"doc_id": d["id"], "annotator": "a", "risk_framing": risk[0], "motive_framing": motive[2]})
+    (root / "annotations" / "a.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    build(root)
+    return root
+
+
+def test_evaluate_reports_test_baseline_documents_and_seed_folds(corpus_root, tmp_path, tokenizer, monkeypatch):
+    from labels.dataset import load_corpus
+    from training.train import TrainConfig, train
+
+    artifact = tmp_path / "model"
+    config = TrainConfig(base_model="tiny", epochs=1, batch_size=8, max_length=48, num_threads=1)
+    train(config, load_corpus(corpus_root), out_dir=artifact, tokenizer=tokenizer, model=tiny_model(), progress=False,
+          corpus_root=corpus_root)
+
+    excluded = []
+    real_train = train_module.train
+
+    def spy(cfg, corpus, **kw):
+        excluded.append(cfg.exclude_docs)
+        return real_train(cfg, corpus, **kw)
+
+    monkeypatch.setattr("training.evaluate.train", spy)
+    result = evaluate(artifact, root=corpus_root, progress=False, make_model=lambda: (tokenizer, tiny_model()))
+    assert excluded == [("seed-1",), ("seed-2",)]  # each seed article is held out from its own model
+    for axis in ("risk_framing", "motive_framing"):
+        assert result["test"]["model"][axis]["n"] == len(PASSAGES)
+        assert result["test"]["baseline"][axis]["n"] == len(PASSAGES)
+        assert result["documents"]["test"][axis]["n"] == 1
+        loao = result["seed_leave_one_article_out"]
+        assert loao["model"][axis]["n"] == 2 * len(PASSAGES) and loao["baseline"][axis]["n"] == 2 * len(PASSAGES)
+        assert loao["documents"][axis]["n"] == 2
+    assert set(result["seed_leave_one_article_out"]["per_article"]) == {"seed-1", "seed-2"}
+    assert result["machine"]["cores"] and result["machine"]["torch"]
+    assert "seed LOAO / fine-tuned" in format_evaluation(result)
