@@ -1,0 +1,109 @@
+"""Service and batch-scorer benchmark against a trained artifact; prints a table and writes JSON.
+
+    python scripts/bench_service.py --model artifacts/model --out runs/bench_service.json
+
+Service: the real server (`framing serve`) on a loopback port; 1, 8 and 32 concurrent clients, each
+sending one corpus passage per request for a fixed time; throughput and p50/p99 latency.
+Batch: `score_file` (what `framing score` runs) on every corpus passage, written to a JSONL file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from labels.corpus import LABELS_DIR, read_jsonl
+from serving.batch import score_file
+from serving.run import BackgroundServer
+from training.evaluate import machine
+from training.predictor import Predictor
+
+
+def corpus_passages(root: Path) -> list[str]:
+    return [p["text"] for p in read_jsonl(root / "corpus" / "passages.jsonl")]
+
+
+def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> dict:
+    """`clients` threads, each posting one passage per request in a loop for `seconds`."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client(k: int) -> None:
+        with httpx.Client(timeout=120) as http:
+            i = k
+            while time.perf_counter() < stop_at:
+                t0 = time.perf_counter()
+                r = http.post(url + "/classify", json={"texts": [texts[i % len(texts)]]})
+                dt = time.perf_counter() - t0
+                with lock:
+                    (latencies if r.status_code == 200 else errors).append(dt if r.status_code == 200 else r.status_code)
+                i += clients
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    ms = np.array(latencies) * 1000
+    return {"clients": clients, "requests": len(latencies), "errors": len(errors), "seconds": round(elapsed, 2),
+            "passages_per_s": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
+
+
+def bench_service(model: Path, texts: list[str], clients: list[int], seconds: float, workdir: Path) -> list[dict]:
+    server = BackgroundServer(args=["--model", str(model)], log=workdir / "server.log").wait_ready()
+    try:
+        load_clients(server.url, texts, 4, 3)  # warm-up: first calls pay for lazy initialisation
+        return [load_clients(server.url, texts, c, seconds) for c in clients]
+    finally:
+        server.stop()
+
+
+def bench_batch(model: Path, texts: list[str], workdir: Path, batch_size: int) -> dict:
+    src = workdir / "passages.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts)))
+    predictor = Predictor.from_artifact(model, batch_size=batch_size)
+    summary = score_file(src, workdir / "scored.jsonl", predictor, progress=False)
+    return {"rows": summary.scored, "rejected": summary.rejected, "seconds": round(summary.seconds, 2),
+            "passages_per_s": round(summary.scored / summary.seconds, 1), "batch_size": batch_size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("artifacts/model"))
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--seconds", type=float, default=20.0, help="load time per concurrency level")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--out", type=Path, default=Path("runs/bench_service.json"))
+    args = parser.parse_args()
+
+    texts = corpus_passages(LABELS_DIR)
+    lengths = [len(t.split()) for t in texts]
+    with tempfile.TemporaryDirectory() as tmp:
+        service = bench_service(args.model, texts, args.clients, args.seconds, Path(tmp))
+        batch = bench_batch(args.model, texts, Path(tmp), args.batch_size)
+    result = {"model": str(args.model), "passages": len(texts), "mean_words": round(float(np.mean(lengths)), 1),
+              "service": service, "batch": batch, "machine": machine()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{len(texts)} corpus passages, mean {result['mean_words']} words")
+    print("clients  passages/s  p50 ms  p99 ms  errors")
+    for s in service:
+        print(f"{s['clients']:>7}  {s['passages_per_s']:>10}  {s['p50_ms']:>6}  {s['p99_ms']:>6}  {s['errors']:>6}")
+    print(f"batch scorer: {batch['rows']} passages in {batch['seconds']} s = {batch['passages_per_s']} passages/s")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""The real BentoML server, started as a user starts it (`framing serve`) on a loopback port, called over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from labels.schema import load_schema
+from training.artifact import register_bentoml
+from serving.run import BackgroundServer, free_port
+from training.predictor import Predictor
+
+pytestmark = pytest.mark.slow
+
+AXES = {a.name: list(a.labels) for a in load_schema().axes}
+HEADERS = {"Content-Type": "application/json"}
+ARTICLE = (
+    "Seoul weighs its options\n\n"
+    "By Jane Roe\n\n"
+    "South Korea's intelligence service said on Friday that several thousand North Korean soldiers had reached Russia.\n\n"
+    "Officials in Seoul said the deployment made a clash on the peninsula no more likely than it was last year.\n\n"
+    "Moscow is paying for the troops with oil, food and hard currency, according to the same officials.\n\n"
+    "LEAVE A REPLY\n\nGreat article!\n"
+)
+
+
+class Server(BackgroundServer):
+    def post(self, path: str, payload=None, **kwargs) -> httpx.Response:
+        if payload is not None:
+            kwargs["content"] = json.dumps(payload)
+            kwargs.setdefault("headers", HEADERS)
+        return httpx.post(self.url + path, timeout=60, **kwargs)
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10)
+
+
+def start_server(tmp_path: Path, env: dict[str, str], *, args: list[str] = ()) -> Server:
+    server = Server(args=args, env=env, log=tmp_path / "server.log")
+    return server.wait_ready()
+
+
+@pytest.fixture(scope="module")
+def bentoml_home(tmp_path_factory, tiny_artifact):
+    """A private BentoML store holding the tiny artifact, registered as `framing train` does it.
+
+    In a child process: BentoML fixes its home folder when first imported.
+    """
+    home = tmp_path_factory.mktemp("bentoml")
+    code = "import sys; from pathlib import Path; from training.artifact import register_bentoml; print(register_bentoml(Path(sys.argv[1])))"
+    r = subprocess.run([sys.executable, "-c", code, str(tiny_artifact)], env={**os.environ, "BENTOML_HOME": str(home)},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return home
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, bentoml_home):
+    """The service with the model taken from the BentoML store by its default tag, small limits to test."""
+    env = {"BENTOML_HOME": str(bentoml_home), "FRAMING_MODEL": "", "FRAMING_MAX_TEXTS": "40", "FRAMING_MAX_CHARS": "3000",
+           "FRAMING_MAX_BODY_BYTES": "65536"}
+    s = start_server(tmp_path_factory.mktemp("srv"), env)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_artifact):
+    return Predictor.from_artifact(tiny_artifact)
+
+
+def check_prediction(p: dict) -> None:
+    for axis, labels in AXES.items():
+        assert p[axis]["label"] in labels
+        assert list(p[axis]["probs"]) == labels
+        assert abs(sum(p[axis]["probs"].values()) - 1) < 1e-4
+        assert p[axis]["label"] == max(p[axis]["probs"], key=p[axis]["probs"].get)
+    assert isinstance(p["truncated"], bool) and isinstance(p["model"], str)
+
+
+def test_classify_answers_in_order_with_the_predictors_output(server, predictor):
+    texts = ["Officials said the drills were routine and posed no threat to anyone.",
+             "Moscow pays Pyongyang in oil and hard currency for every shipment of shells.",
+             "The pact binds the two capitals to a confrontation that could set the region alight."]
+    r = server.post("/classify", {"texts": texts})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = predictor.predict(texts)  # the same predictor, in this process: one prediction path
+    assert [b["id"] for b in body] == [0, 1, 2]
+    for got, want in zip(body, expected):
+        check_prediction(got)
+        for axis in AXES:
+            assert got[axis]["label"] == want[axis]["label"]
+            for lab in AXES[axis]:
+                assert got[axis]["probs"][lab] == pytest.approx(want[axis]["probs"][lab], abs=1e-4)
+        assert got["model"] == predictor.version
+
+
+def test_classify_echoes_ids_and_flags_truncation(server):
+    long_text = " ".join(["The shells kept arriving by rail from the port."] * 30)  # far over the tiny model's 32 tokens
+    r = server.post("/classify", {"texts": ["A short passage about a treaty signed in June.", long_text], "ids": ["a", 7]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [b["id"] for b in body] == ["a", 7]
+    assert [b["truncated"] for b in body] == [False, True]
+
+
+def test_classify_document(server, predictor):
+    r = server.post("/classify_document", {"text": ARTICLE})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    expected = predictor.predict_document(ARTICLE)
+    assert [p["text"] for p in body["passages"]] == [p["text"] for p in expected["passages"]]
+    assert len(body["passages"]) == 3  # headline, byline and the comment box are not passages
+    for p in body["passages"]:
+        check_prediction(p)
+        assert ARTICLE[p["start"]:p["end"]] == p["text"]
+    for axis in AXES:
+        doc = body["document"][axis]
+        assert doc["label"] == expected["document"][axis]["label"]
+        assert doc["supporting_passages"] == expected["document"][axis]["supporting_passages"]
+        assert all(body["passages"][i][axis]["label"] == doc["label"] for i in doc["supporting_passages"])
+
+
+@pytest.mark.parametrize("payload, status, needle", [
+    ({"texts": ["fine text here", "   "]}, 400, "texts[1]"),
+    ({"texts": ["fine text here", 3]}, 400, "texts[1]"),
+    ({"texts": "one string"}, 400, "texts"),
+    ({"text": ["wrong field"]}, 400, "texts"),
+    ({}, 400, "texts"),
+    ({"texts": []}, 400, "texts"),
+    ({"texts": ["a passage"] * 41}, 400, "texts"),
+    ({"texts": ["ok passage", "x" * 3001]}, 400, "texts[1]"),
+    ({"texts": ["one", "two"], "ids": [1]}, 400, "ids"),
+    ({"texts": ["one"], "ids": [None]}, 400, "ids[0]"),
+])
+def test_classify_rejects_bad_input_naming_the_field(server, payload, status, needle):
+    r = server.post("/classify", payload)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+
+
+@pytest.mark.parametrize("payload, status, needle", [
+    ({"text": ""}, 400, "text"),
+    ({"text": 12}, 400, "text"),
+    ({"texts": ["not this endpoint"]}, 400, "text"),
+    ({"text": "Headline only"}, 422, "no passage"),
+])
+def test_classify_document_rejects_bad_input(server, payload, status, needle):
+    r = server.post("/classify_document", payload)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+
+
+def test_malformed_json_is_a_400(server):
+    r = server.post("/classify", content=b'{"texts": [', headers=HEADERS)
+    assert r.status_code == 400 and "error" in r.json()
+
+
+def test_body_over_the_limit_gets_413_with_or_without_content_length(server):
+    big = json.dumps({"texts": ["word " * 500] * 30}).encode()  # 75 kB > the 64 KiB limit
+    r = server.post("/classify", content=big, headers=HEADERS)
+    assert r.status_code == 413 and "FRAMING_MAX_BODY_BYTES" in r.json()["error"]
+
+    def chunks():  # a generator body is sent chunked, with no Content-Length
+        for i in range(0, len(big), 8192):
+            yield big[i:i + 8192]
+
+    r = httpx.post(server.url + "/classify", content=chunks(), headers=HEADERS, timeout=30)
+    assert r.status_code == 413
+
+
+def test_pickle_is_refused(server):
+    r = server.post("/classify", content=b"\x80\x04K\x01.", headers={"Content-Type": "application/vnd.bentoml+pickle"})
+    assert r.status_code == 415
+
+
+def test_32_concurrent_clients_all_get_their_own_answers(server, predictor):
+    texts = [f"Report number {i}: officials described the shipment of {i * 100} shells as routine." for i in range(32)]
+    expected = predictor.predict(texts)
+    with ThreadPoolExecutor(32) as pool:
+        responses = list(pool.map(lambda t: server.post("/classify", {"texts": [t]}), texts))
+    assert [r.status_code for r in responses] == [200] * 32
+    for r, want in zip(responses, expected):
+        for axis in AXES:
+            assert r.json()[0][axis]["label"] == want[axis]["label"]
+
+
+def test_not_ready_until_the_model_is_loaded(server):
+    assert server.not_ready_polls > 0  # polled from the moment the process started
+    assert "loaded model" in server.log_when_ready  # the model worker's log line, written before /readyz said 200
+
+
+def test_health_metrics_and_openapi(server):
+    assert server.get("/livez").status_code == 200
+    assert server.get("/readyz").status_code == 200
+    metrics = server.get("/metrics")
+    assert metrics.status_code == 200 and "bentoml_service_request" in metrics.text
+    spec = server.get("/docs.json").json()
+    assert {"/classify", "/classify_document"} <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    for axis, labels in AXES.items():
+        name = "".join(part.capitalize() for part in axis.split("_"))
+        assert schemas[name]["properties"]["label"]["enum"] == labels
+        assert list(schemas[f"{name}Probs"]["properties"]) == labels
+    assert schemas["ClassifyRequest"]["properties"]["texts"]["maxItems"] == 40
+
+
+def test_binds_to_loopback_only(server):
+    port = int(server.url.rsplit(":", 1)[1])
+    listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
+    if listening.returncode != 0:
+        pytest.skip("ss is not available")
+    addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.stdout.splitlines() if line.strip()}
+    assert addresses == {"127.0.0.1"}
+
+
+def test_busy_server_answers_429_and_slow_requests_504(tmp_path, tiny_artifact):
+    s = start_server(tmp_path, {"FRAMING_MAX_CONCURRENCY": "1", "FRAMING_TIMEOUT": "0.1",
+                                "FRAMING_MAX_TEXTS": "64", "FRAMING_MAX_CHARS": "20000"},
+                     args=["--model", str(tiny_artifact)])
+    try:
+        slow = {"texts": [f"word{i} " * 2500 for i in range(64)]}  # ~1 MB of text to tokenise: well over 0.1 s
+        with ThreadPoolExecutor(4) as pool:
+            statuses = sorted(r.status_code for r in pool.map(lambda _: s.post("/classify", slow), range(4)))
+        assert 429 in statuses and 504 in statuses, statuses
+    finally:
+        s.stop()
+
+
+def test_missing_model_fails_at_startup_with_one_line(tmp_path):
+    missing = tmp_path / "no-model"
+    r = subprocess.run([sys.executable, "-m", "framing", "serve", "--model", str(missing), "--port", str(free_port())],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "framing train" in lines[0] and str(missing) in lines[0], r.stderr
+
+
+def test_bentoml_serve_without_a_model_in_the_store_names_the_train_command(tmp_path):
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "empty-store"), "FRAMING_MODEL": ""}
+    r = subprocess.run([sys.executable, "-m", "bentoml", "serve", "serving.service:FramingService", "--port", str(free_port())],
+                       capture_output=True, text=True, timeout=120, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert r.returncode != 0
+    assert "framing train" in r.stderr + r.stdout
+    assert "Traceback" not in r.stderr
