@@ -41,3 +41,12 @@ def pairwise_agreement(records: list[dict], axes: tuple[str, ...]) -> list[dict]
                 "kappa": cohen_kappa(a, b),
             })
     return rows
+
+
+def pooled_agreement(records: list[dict], axes: tuple[str, ...]) -> list[dict]:
+    """Per axis: agreement and kappa over every annotator pair of every record, pooled (empty if none)."""
+    rows = pairwise_agreement(records, axes)
+    pairs = {tuple(r["annotators"]) for r in rows}
+    if len(pairs) == 1:
+        return [{**r, "annotators": ["all pairs", "pooled"]} for r in rows]
+    return [r for r in rows if r["annotators"] == ["all pairs", "pooled"]]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 MIN_WORDS = 6  # below this a line is a dateline, byline, heading or button label
 HEADING_MAX_WORDS = 25  # longer unpunctuated lines are treated as paragraphs that lost their full stop
+STANDFIRST_MAX_WORDS = 60  # ...except above the first passage, where a long unpunctuated line is a standfirst
 QUESTION_HEADING_MAX_WORDS = 14
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•·▪●–—]|\d{1,2}[.)])\s*")
@@ -153,6 +154,9 @@ def segment(text: str) -> Segmentation:
             dropped.append(Dropped(block.text, block.start, block.end, "page_tail"))
             continue
         reason = _drop_reason(block.text)
+        if reason is None and not passages and not _END_PUNCT.search(block.text) \
+                and len(block.text.split()) <= STANDFIRST_MAX_WORDS:
+            reason = "standfirst"
         if reason is None and _normalise(block.text) in seen:
             reason = "repeated"  # a standfirst repeated as the conclusion, say
         if reason:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labels.agreement import pairwise_agreement
+from labels.agreement import pairwise_agreement, pooled_agreement
 from labels.corpus import LABELS_DIR, read_jsonl
 from labels.schema import load_schema
 
@@ -60,6 +60,11 @@ def corpus_stats(root: Path = LABELS_DIR) -> dict:
                               (("min", 0), ("p10", 10), ("p25", 25), ("median", 50), ("p75", 75), ("p90", 90), ("max", 100))},
         "passages_per_document": dict(sorted(Counter(d["n_passages"] for d in documents).items())),
         "agreement": pairwise_agreement(passages, schema.axis_names),
+        # Authored passages' second pass and the seed double annotation, each pooled over its annotator pairs.
+        "agreement_by_source_kind": {
+            kind: pooled_agreement([p for p in passages if p["source_kind"] == kind], schema.axis_names)
+            for kind in sorted({p["source_kind"] for p in passages})
+        },
         "document_labels": {
             axis.name: dict(Counter(d["gold"][axis.name] for d in documents if d["gold"])) for axis in schema.axes
         },
@@ -90,4 +95,7 @@ def format_stats(s: dict) -> str:
         out.append("\nagreement (pairs of annotators, adjudicator excluded):")
         out += [f"  {'/'.join(r['annotators']):<34}{r['axis']:<16}n={r['n']:<5} agreement {r['agreement']:.3f}  kappa {r['kappa']:.3f}"
                 for r in s["agreement"]]
+    for kind, rows in s.get("agreement_by_source_kind", {}).items():
+        out += [f"  {kind + ' passages, all pairs':<34}{r['axis']:<16}n={r['n']:<5} agreement {r['agreement']:.3f}  kappa {r['kappa']:.3f}"
+                for r in rows]
     return "\n".join(out)

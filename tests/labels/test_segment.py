@@ -85,3 +85,15 @@ def test_body_text_that_looks_like_boilerplate_is_kept():
     seg = segment(text)
     assert [p.text[:11] for p in seg.passages] == ["By contrast", "Recruiters "]
     assert [d.reason for d in seg.dropped] == ["byline"]
+
+
+def test_a_long_unpunctuated_standfirst_above_the_first_passage_is_dropped():
+    standfirst = ("Moscow's security deals in West Africa are read either as a business or as a grand design, "
+                  "and the evidence examined here points to a business with ambitions beyond the balance sheet")
+    body_without_stop = ("Officials in Bamako said the new contract covered guards for three mines and two airports and "
+                         "that payment would come partly in gold from the northern concessions over the next five years")
+    text = f"Gold and Garrisons\n{standfirst}\nBy Jane Roe\n\nThe first paragraph reports what happened on Monday.\n\n{body_without_stop}\n"
+    seg = segment(text)
+    assert [d.reason for d in seg.dropped if d.text == standfirst] == ["standfirst"]
+    # below the first passage the same shape is a paragraph that lost its full stop, and is kept
+    assert [p.text for p in seg.passages] == ["The first paragraph reports what happened on Monday.", body_without_stop]

@@ -1,0 +1,54 @@
+"""The one prediction path: batching, truncation, input errors, document aggregation."""
+
+import numpy as np
+import pytest
+
+from training.predictor import InputError, Predictor
+
+from ..conftest import PASSAGES
+
+TEXTS = [t for t, _, _ in PASSAGES]
+
+
+def test_batch_prediction_equals_one_by_one(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact, batch_size=4)
+    together = predictor.logits(TEXTS)[0]
+    for i, text in enumerate(TEXTS):
+        alone = predictor.logits([text])[0]
+        for axis in together:
+            np.testing.assert_allclose(together[axis][i], alone[axis][0], atol=1e-4)
+
+
+def test_predict_shape_labels_and_truncation(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact)
+    long_text = "The convoy moved north. " * 40
+    out = predictor.predict([TEXTS[0], long_text])
+    assert [o["truncated"] for o in out] == [False, True]
+    for o in out:
+        for axis, labels in predictor.axes.items():
+            assert list(o[axis]["probs"]) == labels
+            assert o[axis]["label"] == max(o[axis]["probs"], key=o[axis]["probs"].get)
+            assert abs(sum(o[axis]["probs"].values()) - 1) < 1e-4
+
+
+@pytest.mark.parametrize("bad, message", [("one string", "not one string"), ([1], r"texts\[0\] must be a string"),
+                                           (["ok text", "  "], r"texts\[1\] is empty")])
+def test_bad_input_names_the_item(tiny_artifact, bad, message):
+    with pytest.raises(InputError, match=message):
+        Predictor.from_artifact(tiny_artifact).predict(bad)
+
+
+def test_predict_document_segments_and_aggregates(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact)
+    article = "A Headline\n\nBy Jane Doe\n\n" + "\n\n".join(TEXTS[:4])
+    out = predictor.predict_document(article)
+    assert [p["text"] for p in out["passages"]] == TEXTS[:4]
+    for axis, labels in predictor.axes.items():
+        doc = out["document"][axis]
+        assert doc["label"] in labels
+        weights = np.array([2.0, 1.0, 1.0, 2.0]) / 6
+        expected = weights @ np.array([[p[axis]["probs"][lab] for lab in labels] for p in out["passages"]])
+        np.testing.assert_allclose([doc["probs"][lab] for lab in labels], expected, atol=1e-5)
+        assert all(out["passages"][i][axis]["label"] == doc["label"] for i in doc["supporting_passages"])
+    with pytest.raises(InputError, match="no passage found"):
+        predictor.predict_document("Just A Headline")
