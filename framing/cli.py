@@ -2,7 +2,9 @@
 
 corpus build | validate | stats | passages   build and check the annotated corpus
 train / evaluate                              fine-tune the classifier and measure it
+report / import-labelstudio                   the annotators' report; Label Studio round trip
 score / serve                                 batch-score files and run the HTTP service
+export / bench                                fast CPU backends (ONNX, int8, bf16) and their benchmark
 """
 
 from __future__ import annotations
@@ -89,7 +91,7 @@ def _evaluate(args) -> int:
     from training.evaluate import evaluate, format_evaluation
     from training.train import dump_json
 
-    result = evaluate(args.model, seed_folds=not args.no_seed_folds, root=args.root)
+    result = evaluate(args.model, seed_folds=not args.no_seed_folds, root=args.root, backend=args.backend)
     dump_json(result, args.out)
     print(format_evaluation(result))
     print(f"wrote {args.out}")
@@ -100,7 +102,8 @@ def _score(args) -> int:
     from serving.batch import BatchError, print_summary, score_file
     from training.predictor import Predictor
 
-    predictor = Predictor.from_artifact(args.model, batch_size=args.batch_size)
+    predictor = Predictor.from_artifact(args.model, batch_size=args.batch_size, backend=args.backend, num_threads=args.threads)
+    print(f"backend {predictor.backend}, batch size {predictor.batch_size}, {predictor.num_threads} threads", file=sys.stderr)
     try:
         summary = score_file(args.input, args.output, predictor, text_field=args.text_field, id_field=args.id_field,
                              documents=args.documents, errors_path=args.errors, strict=args.strict,
@@ -113,13 +116,91 @@ def _score(args) -> int:
 
 
 def _serve(args) -> int:
+    import dataclasses
+
+    from serving.config import Settings
     from serving.run import serve
 
-    return serve(model=args.model, host=args.host, port=args.port) or 0
+    from serving.config import ModelNotFoundError, locate_model
+    from training.artifact import read_config
+    from training.backends import resolve_backend
+
+    settings = Settings.from_env()
+    if args.backend is not None:
+        settings = dataclasses.replace(settings, backend=args.backend)
+    if args.model:
+        settings = dataclasses.replace(settings, model=args.model)
+    try:
+        path = locate_model(settings.model)
+    except ModelNotFoundError:
+        pass  # serve() prints the one line that names `framing train`
+    else:
+        # A backend this model does not offer stops here, with the valid choices, before any server starts.
+        resolve_backend(read_config(path), path, settings.backend or None)
+    return serve(host=args.host, port=args.port, settings=settings) or 0
+
+
+def _export(args) -> int:
+    from labels.dataset import load_corpus
+    from training.export import ExportConfig, export_backends
+
+    config = ExportConfig(num_threads=args.threads or 0)
+    print(f"exporting and qualifying backends for {args.model}; about 1-3 min for MiniLM on 2 cores", file=sys.stderr)
+    export_backends(args.model, load_corpus(args.root), config, log=lambda line: print(line, file=sys.stderr))
+    if args.register:
+        try:
+            from training.artifact import register_bentoml
+        except ImportError:
+            print("bentoml is not installed: not registered in the model store", file=sys.stderr)
+        else:
+            print(f"registered in the BentoML model store as {register_bentoml(args.model)}")
+    return 0
+
+
+def _bench(args) -> int:
+    from training.bench import BenchConfig, format_bench, run_bench
+    from training.train import dump_json
+
+    config = BenchConfig(passages=args.passages, num_threads=args.threads or 0, backends=tuple(args.backends or ()),
+                         pipeline=not args.no_pipeline)
+    result = run_bench(args.model, config, root=args.root, log=lambda line: print(line, file=sys.stderr))
+    dump_json(result, args.out)
+    print(format_bench(result))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _report(args) -> int:
+    from reports.build import build_report
+    from reports.config import ReportConfig, fast_config
+    from reports.outputs import write_report
+
+    overrides = {k: getattr(args, k) for k in ("folds", "top_errors", "queue_size") if getattr(args, k) is not None}
+    config = fast_config(**overrides) if args.fast else ReportConfig(**overrides)
+    if not args.fast:
+        print("full report: fine-tunes once per fold and for the learning curve; expect up to ~30 min on 2 cores "
+              "(use --fast for a baseline-only look in a few minutes)", file=sys.stderr)
+    report = build_report(config, model_dir=args.model, evaluation_path=args.evaluation, unlabelled=args.unlabelled, root=args.root)
+    files = write_report(report, args.out)
+    print(f"report written in {report['timings']['total']:.0f} s: {files['report.html']} (+ JSON, CSV and Label Studio tasks in {args.out})")
+    return 0
+
+
+def _import_labelstudio(args) -> int:
+    from reports.labelstudio import import_export
+
+    target, records, warnings = import_export(args.export, args.name, root=args.root, annotator=args.annotator, overwrite=args.overwrite)
+    print(f"imported {len(records)} annotation(s) into {target}; now run `framing corpus build` and `framing corpus validate`")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     from labels.corpus import LABELS_DIR
+    from training.backends import BACKENDS
+
+    backends = ", ".join(BACKENDS)
 
     parser = argparse.ArgumentParser(prog="framing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--out", type=Path, default=Path("runs/evaluation.json"))
     p.add_argument("--no-seed-folds", action="store_true", help="skip the five leave-one-seed-article-out trainings")
+    p.add_argument("--backend", help=f"one of {backends} for the artifact's own figures (default: the one `framing export` chose)")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_evaluate)
 
@@ -172,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--errors", type=Path, help="errors file (default: <output stem>.errors.jsonl)")
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of reporting it")
     p.add_argument("--chunk-size", type=int, default=256, help="rows per committed chunk")
-    p.add_argument("--batch-size", type=int, default=32, help="passages per forward pass")
+    p.add_argument("--batch-size", type=int, help="passages per forward pass (default: the fastest measured by `framing export`, else 32)")
+    p.add_argument("--backend", help=f"one of {backends} (default: the fastest that passed `framing export`)")
+    p.add_argument("--threads", type=int, help="CPU threads for the forward pass (default: PyTorch's, one per core)")
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     p.set_defaults(func=_score)
 
@@ -180,7 +264,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="artifact folder or BentoML model tag (default: news-framing:latest in the store)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--backend", help=f"one of {backends} (default: FRAMING_BACKEND, else the fastest that passed `framing export`)")
     p.set_defaults(func=_serve)
+
+    p = sub.add_parser("export", help="export ONNX fp32/int8 into the artifact, qualify every backend against fp32, record the fastest")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--threads", type=int, help="CPU threads to measure with (default: all this process may use)")
+    p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("bench", help="passages/s and latency of every backend beside the transformers pipeline and the CPU's matmul rates")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--out", type=Path, default=Path("runs/bench_inference.json"))
+    p.add_argument("--passages", type=int, default=0, help="corpus passages to run (default: all)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: all this process may use)")
+    p.add_argument("--backends", nargs="+", help=f"backends to run, among {backends} (default: every one that runs here)")
+    p.add_argument("--no-pipeline", action="store_true", help="skip the transformers pipeline baseline")
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_bench)
+
+    p = sub.add_parser("report", help="the annotators' report: errors, suspected label errors, what to annotate next (HTML, JSON, CSV)")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
+    p.add_argument("--evaluation", type=Path, help="`framing evaluate` JSON for the summary (default: the report's own test scores)")
+    p.add_argument("--out", type=Path, default=Path("runs/report"))
+    p.add_argument("--fast", action="store_true", help="baseline-only out-of-fold and fewer learning-curve points; no model needed")
+    p.add_argument("--unlabelled", type=Path, help="JSONL or CSV of passages (text, id, doc_id) to queue (default: unannotated corpus passages)")
+    p.add_argument("--folds", type=int)
+    p.add_argument("--top-errors", type=int)
+    p.add_argument("--queue-size", type=int)
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_report)
+
+    p = sub.add_parser("import-labelstudio", help="turn a Label Studio JSON export into labels/annotations/NAME.jsonl, validated")
+    p.add_argument("export", type=Path)
+    p.add_argument("--name", required=True, help="annotation file name (without .jsonl), e.g. batch-g.annotator-g1")
+    p.add_argument("--annotator", help="record every annotation under this name (default: Label Studio's completed_by)")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_import_labelstudio)
     return parser
 
 

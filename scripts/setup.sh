@@ -18,4 +18,13 @@ if ! "$VENV/bin/python" -c "import sys, bentoml; from packaging.version import V
   }
 fi
 "${PIP[@]}" install -e ".[test]"
+# Headless Chromium renders the report page in its test; that test is skipped when chromium is missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+      || echo "chromium could not be installed: the report's browser test will be skipped" >&2
+  else
+    echo "chromium not found and apt-get is unavailable or needs root: the report's browser test will be skipped" >&2
+  fi
+fi
 echo "environment ready: $VENV" >&2

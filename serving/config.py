@@ -8,8 +8,10 @@
     FRAMING_MAX_CONCURRENCY     requests in flight; more get 429          (default: 32)
     FRAMING_TIMEOUT             seconds per request; slower ones get 504  (default: 60)
     FRAMING_MAX_BATCH_SIZE      texts the adaptive batcher merges into one predictor call (default: 128)
+    FRAMING_BACKEND             fp32, bf16, onnx-fp32 or onnx-int8 (default: the fastest that passed `framing export`)
 
-This module imports neither torch nor bentoml: the `framing serve` wrapper reads it cheaply.
+This module imports neither torch nor bentoml (training.backends loads them only when called):
+the `framing serve` wrapper reads it cheaply.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from training.backends import BACKENDS
 
 DEFAULT_MODEL = "news-framing:latest"  # training.artifact.BENTOML_MODEL_NAME, latest version
 TRAIN_HINT = "train one with `framing train`"
@@ -41,7 +45,9 @@ _ENV = {
     "max_concurrency": ("FRAMING_MAX_CONCURRENCY", 1, 10_000),
     "timeout": ("FRAMING_TIMEOUT", 0.1, 3600.0),
     "max_batch_size": ("FRAMING_MAX_BATCH_SIZE", 2, 4096),
+    "backend": ("FRAMING_BACKEND", None, None),
 }
+_TEXT_FIELDS = ("model", "backend")
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,16 @@ class Settings:
     max_concurrency: int = 32
     timeout: float = 60.0
     max_batch_size: int = 128
+    backend: str = ""  # empty: the default recorded by `framing export` (fp32 if never exported)
 
     def __post_init__(self) -> None:
         if not isinstance(self.model, str) or not self.model.strip():
             raise ConfigError("model (FRAMING_MODEL) must be an artifact folder or a BentoML model tag, got an empty value")
+        if self.backend not in ("", *BACKENDS):
+            raise ConfigError(f"backend (FRAMING_BACKEND) must be one of {', '.join(BACKENDS)} or empty for the exported default, "
+                              f"got {self.backend!r}")
         for f in fields(self):
-            if f.name == "model":
+            if f.name in _TEXT_FIELDS:
                 continue
             _, low, high = _ENV[f.name]
             value = getattr(self, f.name)
@@ -76,7 +86,7 @@ class Settings:
             raw = environ.get(_ENV[f.name][0], "").strip()
             if not raw:
                 continue
-            if f.name == "model":
+            if f.name in _TEXT_FIELDS:
                 values[f.name] = raw
                 continue
             try:

@@ -46,17 +46,22 @@ class FramingModel:
     @bentoml.on_deployment
     def check_model() -> None:
         """Runs once in the `bentoml serve` process, before any worker starts."""
+        from training.artifact import read_config
+        from training.backends import BackendError, resolve_backend
+
         try:
-            locate_model(SETTINGS.model)
-        except ModelNotFoundError as e:
+            path = locate_model(SETTINGS.model)
+            resolve_backend(read_config(path), path, SETTINGS.backend or None)
+        except (ModelNotFoundError, BackendError) as e:
             raise StartupError(str(e)) from None
 
     def __init__(self) -> None:
         from training.predictor import Predictor
 
         path = locate_model(SETTINGS.model)  # ModelNotFoundError: one line naming `framing train`
-        self.predictor = Predictor.from_artifact(path)
-        logger.info("loaded model %s from %s", self.predictor.version, path)
+        self.predictor = Predictor.from_artifact(path, backend=SETTINGS.backend or None)
+        logger.info("loaded model %s from %s (backend %s, batch size %d, %d threads)", self.predictor.version, path,
+                    self.predictor.backend, self.predictor.batch_size, self.predictor.num_threads)
 
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.max_batch_size, max_latency_ms=int(SETTINGS.timeout * 1000))
     def predict(self, texts: list[str]) -> list[dict]:

@@ -42,6 +42,21 @@ def make_corpus(n_repeat: int = 1) -> DatasetDict:
     return DatasetDict({s: Dataset.from_list(rows(s, j), features=feats) for j, s in enumerate(("train", "dev", "test", "seed"))})
 
 
+def write_sources(root, docs: dict[str, list[str]]) -> None:
+    """A miniature labels/sources tree: every fixture passage in every document of every split."""
+    import json
+
+    for split, doc_ids in docs.items():
+        kind = "seed" if split == "seed" else "authored"
+        folder = root / "sources" / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for doc_id in doc_ids:
+            body = "\n\n".join(f"{t} Noted in {doc_id}." for t, _, _ in PASSAGES)
+            (folder / f"{doc_id}.txt").write_text(f"A Headline\n\n{body}\n")
+            (folder / f"{doc_id}.json").write_text(json.dumps({"doc_id": doc_id, "title": "A Headline", "outlet_style": "wire",
+                                                               "topic": "nk_troops_ukraine"}))
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return AutoTokenizer.from_pretrained(resolve_base_model())

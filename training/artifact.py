@@ -4,6 +4,7 @@
     framing_config.json    schema version, label lists, temperatures, base model, max length,
                            training config, corpus fingerprint, metrics, library versions
     tokenizer files        as saved by the tokenizer
+    onnx/                  optional ONNX exports written by `framing export` (training/export.py)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Artifact:
     model: FramingModel
     tokenizer: PreTrainedTokenizerBase
     config: dict
+    path: Path | None = None  # the folder it was loaded from; backends find their exported files there
 
     @property
     def version(self) -> str:
@@ -73,6 +75,13 @@ def save_artifact(path: Path, model: FramingModel, tokenizer: PreTrainedTokenize
         shutil.rmtree(path)
     tmp.rename(path)
     return path
+
+
+def write_config(path: Path, config: dict) -> None:
+    """Replace the folder's framing_config.json atomically (used by `framing export`)."""
+    tmp = Path(path) / (CONFIG + ".tmp")
+    tmp.write_text(json.dumps(config, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(Path(path) / CONFIG)
 
 
 def read_config(path: Path) -> dict:
@@ -116,7 +125,7 @@ def load_artifact(path: Path) -> Artifact:
         raise ArtifactError(f"{path / WEIGHTS} does not match its config: missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
-    return Artifact(model, tokenizer, config)
+    return Artifact(model, tokenizer, config, path)
 
 
 def register_bentoml(path: Path, name: str = BENTOML_MODEL_NAME) -> str:
@@ -128,4 +137,6 @@ def register_bentoml(path: Path, name: str = BENTOML_MODEL_NAME) -> str:
         for item in Path(path).iterdir():
             if item.is_file():
                 shutil.copy2(item, Path(bento_model.path) / item.name)
+            elif item.is_dir():  # onnx/ from `framing export`
+                shutil.copytree(item, Path(bento_model.path) / item.name)
     return str(bento_model.tag)

@@ -95,14 +95,14 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
 
 
 def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = True, root: Path = LABELS_DIR,
-             make_model=None) -> dict:
+             make_model=None, backend: str | None = None) -> dict:
     """All evaluation figures for a trained artifact, as one JSON-ready dict.
 
     `make_model` returns a fresh (tokenizer, model) for each leave-one-out training; by default
     the artifact's own base model (tests pass a tiny random BERT).
     """
     started = time.perf_counter()
-    predictor = Predictor.from_artifact(artifact_dir)
+    predictor = Predictor.from_artifact(artifact_dir, backend=backend)
     cfg = dict(predictor.config["training_config"])
     config = TrainConfig(**cfg)
     axes = predictor.axes
@@ -112,6 +112,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
     test_docs = documents_of(config.test_split, root)
     result = {
         "model_version": predictor.version,
+        "backend": predictor.backend,
         "corpus_fingerprint": predictor.config.get("corpus_fingerprint"),
         "machine": machine(),
         "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},

@@ -1,7 +1,8 @@
 """The one prediction path: evaluation, the HTTP service and the batch scorer all call `Predictor`.
 
 Tokenisation, truncation, batching, temperature scaling, label decoding and document aggregation
-live here and nowhere else, so what is measured is what is served.
+live here and nowhere else, so what is measured is what is served. A backend (training/backends.py)
+replaces only the forward pass from padded token ids to per-axis logits.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import numpy as np
 import torch
 
 from labels.segment import segment
-from training.artifact import Artifact, load_artifact
+from training.artifact import Artifact, ArtifactError, load_artifact
+from training.backends import ONNX_FILES, open_backend, resolve_backend, torch_forward
 
 # Document rule: the lead and the conclusion weigh most in a reader's impression of an article.
 LEAD_CONCLUSION_WEIGHT = 2.0
 SUPPORTING_PASSAGES = 3
+# Used when the artifact records no measured batch size (not exported) and the caller gives none.
+DEFAULT_BATCH_SIZE = 32
 
 
 class InputError(ValueError):
@@ -60,6 +64,26 @@ def encode(tokenizer, texts: list[str], max_length: int) -> tuple[list[list[int]
     return out, truncated
 
 
+def plan_batches(lengths: list[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Indices in batches: sorted by length, each at most `batch_size` texts and `max_tokens` padded tokens.
+
+    Sorting means each batch pads only to its own longest text; the token budget buckets long texts
+    into smaller batches, so every batch stays near the size that measured fastest on this CPU.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        # Ascending order: the text being added is the batch's longest, so padded size = count × its length.
+        full = len(current) >= batch_size or (max_tokens is not None and (len(current) + 1) * lengths[i] > max_tokens)
+        if current and full:
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
 def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad a batch to its longest sequence; returns (input_ids, attention_mask)."""
     width = max(len(seq) for seq in ids)
@@ -72,11 +96,18 @@ def pad_batch(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
 
 
 class Predictor:
-    """Scores passages and documents with a trained artifact."""
+    """Scores passages and documents with a trained artifact, through one backend."""
 
-    def __init__(self, artifact: Artifact, *, batch_size: int = 32, num_threads: int | None = None):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    def __init__(self, artifact: Artifact, *, batch_size: int | None = None, num_threads: int | None = None,
+                 backend: str | None = None, require_qualified: bool = True):
+        """`backend` None: the fastest backend that qualified at export and runs here (fp32 if none was exported).
+
+        `batch_size` None: the one measured fastest for that backend at export. `require_qualified=False`
+        lets export and benchmark run backends that did not (or not yet) clear the agreement bar.
+        """
+        for name, value in (("batch_size", batch_size), ("num_threads", num_threads)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer of at least 1, got {value!r}")
         self.artifact = artifact
         self.model = artifact.model.eval()
         self.tokenizer = artifact.tokenizer
@@ -84,35 +115,59 @@ class Predictor:
         self.axes: dict[str, list[str]] = artifact.model.axes
         self.temperatures: dict[str, float] = {a: float(artifact.config.get("temperatures", {}).get(a, 1.0)) for a in self.axes}
         self.max_length = int(artifact.config["max_length"])
-        self.batch_size = batch_size
         if num_threads:
             torch.set_num_threads(num_threads)
+        # Both engines get the same explicit thread count (ONNX Runtime would otherwise pick its own).
+        self.num_threads = num_threads or torch.get_num_threads()
+        self.backend = resolve_backend(self.config, artifact.path, backend, require_qualified=require_qualified)
+        record = self.config.get("backends", {}).get("results", {}).get(self.backend, {})
+        self.batch_size = batch_size or int(record.get("batch_size") or DEFAULT_BATCH_SIZE)
+        # The measured token budget belongs with the measured batch size, not with one the caller chose.
+        self.max_batch_tokens = None if batch_size else record.get("max_batch_tokens")
+        self._forward = open_backend(self.backend, artifact, self.num_threads)
+        if self.backend in ONNX_FILES:
+            self._refuse_if_diverging(record, require_qualified)
 
     @classmethod
     def from_artifact(cls, path: str | Path, **kwargs) -> "Predictor":
-        """Load the artifact folder (safetensors only) and wrap it."""
+        """Load the artifact folder (safetensors only, ONNX files only as exported) and wrap it."""
         return cls(load_artifact(Path(path)), **kwargs)
 
     @property
     def version(self) -> str:
         return self.artifact.version
 
-    @torch.inference_mode()
-    def logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Raw logits per axis (n × labels) and truncation flags, in input order."""
-        texts = check_texts(texts)
+    def _refuse_if_diverging(self, record: dict, required: bool) -> None:
+        """Run the recorded check passages through this backend and fp32; refuse the backend if they differ."""
+        texts = self.config.get("backends", {}).get("check_texts")
+        tolerance = record.get("load_tolerance")
+        if not texts or tolerance is None:
+            if required:
+                raise ArtifactError(f"{self.artifact.path}: framing_config.json records no load check for {self.backend}; "
+                                    f"run `framing export --model {self.artifact.path}` again")
+            return
+        reference, _ = self._logits(texts, torch_forward(self.model), len(texts))
+        got, _ = self._logits(texts, self._forward, len(texts))
+        diff = max(float(np.abs(reference[a] - got[a]).max()) for a in self.axes)
+        if not diff <= tolerance:  # also refuses NaN
+            raise ArtifactError(f"{self.artifact.path}: the {self.backend} export's outputs diverge from the fp32 model "
+                                f"(largest logit difference {diff:.4g}, tolerance {tolerance:.4g}); refusing it; "
+                                f"run `framing export --model {self.artifact.path}` again or choose backend fp32")
+
+    def _logits(self, texts: list[str], forward, batch_size: int, max_tokens: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ids, truncated = encode(self.tokenizer, texts, self.max_length)
         out = {a: np.zeros((len(texts), len(labels)), dtype=np.float32) for a, labels in self.axes.items()}
-        # Sorting by length means each batch pads only to its own longest text.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         pad = self.tokenizer.pad_token_id or 0
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
+        for idx in plan_batches([len(seq) for seq in ids], batch_size, max_tokens):
             input_ids, mask = pad_batch([ids[i] for i in idx], pad)
-            result = self.model(input_ids=input_ids, attention_mask=mask)
+            result = forward(input_ids, mask)
             for a in self.axes:
-                out[a][idx] = result[a].float().numpy()
+                out[a][idx] = result[a]
         return out, np.array(truncated, dtype=bool)
+
+    def logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw logits per axis (n × labels) and truncation flags, in input order."""
+        return self._logits(check_texts(texts), self._forward, self.batch_size, self.max_batch_tokens)
 
     def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated probabilities: softmax of logits divided by each head's fitted temperature."""

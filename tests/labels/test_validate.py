@@ -6,7 +6,7 @@ from labels.corpus import build
 from labels.schema import load_schema
 from labels.validate import check_documents, check_passages, near_duplicates, validate
 
-from .test_corpus import ARTICLE, _ann, make_root
+from .test_corpus import _ann, make_root
 
 SCHEMA = load_schema()
 

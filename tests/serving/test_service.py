@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from labels.schema import load_schema
-from training.artifact import register_bentoml
 from serving.run import BackgroundServer, free_port
 from training.predictor import Predictor
 

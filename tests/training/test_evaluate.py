@@ -6,7 +6,7 @@ from labels.corpus import build
 from training import train as train_module
 from training.evaluate import evaluate, format_evaluation
 
-from ..conftest import PASSAGES, tiny_model
+from ..conftest import PASSAGES, tiny_model, write_sources
 
 # Document ids whose hash puts them in each split (see labels.corpus.split_for).
 DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"]}
@@ -18,14 +18,7 @@ def corpus_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus") / "labels"
     (root / "annotations").mkdir(parents=True)
     lines = []
-    for split, doc_ids in DOCS.items():
-        kind = "seed" if split == "seed" else "authored"
-        folder = root / "sources" / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        for doc_id in doc_ids:
-            body = "\n\n".join(f"{t} Noted in {doc_id}." for t, _, _ in PASSAGES)
-            (folder / f"{doc_id}.txt").write_text(f"A Headline\n\n{body}\n")
-            (folder / f"{doc_id}.json").write_text(json.dumps({"doc_id": doc_id, "title": "A Headline", "outlet_style": "wire", "topic": "nk_troops_ukraine"}))
+    write_sources(root, DOCS)
     passages, documents = build(root)
     from labels.schema import load_schema
     risk, motive = (a.labels for a in load_schema().axes)

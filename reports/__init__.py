@@ -1,0 +1,1 @@
+"""The annotators' report: where the model errs, which labels look wrong, what to annotate next."""

@@ -1,0 +1,68 @@
+"""Where it errs: scores by split, topic, outlet style and hard-case tag, and the joint risk × motive table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import product
+
+import numpy as np
+
+from reports.scoring import gold_indices
+from training.metrics import macro_f1
+
+BREAKDOWN_FIELDS = ("split", "topic", "outlet_style", "hard_cases")
+NO_TAG = "(no tag)"
+
+
+def _values(row: dict, field: str) -> list[str]:
+    value = row.get(field)
+    if isinstance(value, (list, tuple)):
+        return list(value) or [NO_TAG]
+    return [str(value)]
+
+
+def breakdowns(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, list[str]],
+               fields: tuple[str, ...] = BREAKDOWN_FIELDS) -> dict[str, list[dict]]:
+    """Per field and value: passages, accuracy and macro-F1 per axis (a passage counts under each of its tags)."""
+    gold = gold_indices(rows, axes)
+    pred = {a: probs[a].argmax(1) for a in axes}
+    out = {}
+    for field in fields:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            for v in _values(r, field):
+                groups[v].append(i)
+        table = []
+        for value, idx in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            entry = {"value": value, "n": len(idx)}
+            for a, labels in axes.items():
+                g, p = gold[a][idx], pred[a][idx]
+                entry[a] = {"accuracy": float((g == p).mean()), "macro_f1": macro_f1(g, p, len(labels))}
+            table.append(entry)
+        out[field] = table
+    return out
+
+
+def joint_table(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, list[str]]) -> list[dict]:
+    """Per gold (risk, motive) combination: passages, share right on each axis and on both, commonest wrong pair."""
+    names = list(axes)
+    if len(names) != 2:
+        raise ValueError(f"the joint table needs exactly two axes, the schema has {len(names)}")
+    gold = gold_indices(rows, axes)
+    pred = {a: probs[a].argmax(1) for a in axes}
+    first, second = names
+    out = []
+    for i, j in product(range(len(axes[first])), range(len(axes[second]))):
+        idx = np.where((gold[first] == i) & (gold[second] == j))[0]
+        entry = {first: axes[first][i], second: axes[second][j], "n": int(len(idx))}
+        if len(idx):
+            ok1, ok2 = pred[first][idx] == i, pred[second][idx] == j
+            entry.update({f"{first}_correct": float(ok1.mean()), f"{second}_correct": float(ok2.mean()),
+                          "both_correct": float((ok1 & ok2).mean())})
+            wrong = [(axes[first][pred[first][k]], axes[second][pred[second][k]]) for k in idx
+                     if not (pred[first][k] == i and pred[second][k] == j)]
+            if wrong:
+                pair, count = max(((p, wrong.count(p)) for p in set(wrong)), key=lambda pc: (pc[1], pc[0]))
+                entry["commonest_error"] = {first: pair[0], second: pair[1], "n": count}
+        out.append(entry)
+    return out

@@ -1,0 +1,76 @@
+"""Would more data help? Macro-F1 per axis when training on a growing share of the training documents."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from reports.scoring import Scorer, fit_baseline_scorer, gold_indices, predictor_scorer
+from training.metrics import macro_f1
+from training.train import TrainConfig, train
+
+# A learner fits on training rows with a seed and returns a scorer.
+Learner = Callable[[list[dict], int], Scorer]
+
+
+def sample_documents(rows: list[dict], fraction: float, seed: int) -> list[dict]:
+    """The rows of a random `fraction` of the documents (at least one document)."""
+    docs = sorted({r["doc_id"] for r in rows})
+    rng = np.random.default_rng(seed)
+    keep = max(1, round(fraction * len(docs)))
+    chosen = {docs[i] for i in rng.permutation(len(docs))[:keep]}
+    return [r for r in rows if r["doc_id"] in chosen]
+
+
+def baseline_learner(axes: dict[str, list[str]]) -> Learner:
+    return lambda rows, seed: fit_baseline_scorer(rows, axes, seed)
+
+
+def model_learner(corpus, config: TrainConfig, all_rows: list[dict], *, epochs: int | None = None,
+                  make_model: Callable | None = None) -> Learner:
+    """Fine-tune on the chosen rows' documents by excluding every other training document."""
+    every_doc = {r["doc_id"] for r in all_rows}
+
+    def learn(rows: list[dict], seed: int) -> Scorer:
+        excluded = tuple(sorted(every_doc - {r["doc_id"] for r in rows}))
+        tokenizer, model = make_model() if make_model else (None, None)
+        cfg = replace(config, seed=seed, epochs=epochs or config.epochs, exclude_docs=config.exclude_docs + excluded)
+        return predictor_scorer(train(cfg, corpus, tokenizer=tokenizer, model=model, progress=False))
+    return learn
+
+
+def learning_curve(train_rows: list[dict], eval_rows: list[dict], axes: dict[str, list[str]], learner: Learner, *,
+                   fractions: tuple[float, ...], seeds: int, base_seed: int = 0, name: str = "",
+                   progress: bool = True) -> list[dict]:
+    """One point per (fraction, seed): documents and passages used, macro-F1 per axis on eval_rows."""
+    if not eval_rows:
+        raise ValueError("the learning curve needs evaluation passages (the test split is empty); run `framing corpus build`")
+    gold = gold_indices(eval_rows, axes)
+    texts = [r["text"] for r in eval_rows]
+    runs = [(f, base_seed + s) for f in fractions for s in range(seeds)]
+    points = []
+    for fraction, seed in tqdm(runs, desc=f"learning curve ({name})" if name else "learning curve", unit="fit", disable=not progress):
+        rows = sample_documents(train_rows, fraction, seed)
+        probs = learner(rows, seed)(texts)
+        points.append({"learner": name, "fraction": fraction, "seed": seed, "documents": len({r["doc_id"] for r in rows}),
+                       "passages": len(rows),
+                       **{a: macro_f1(gold[a], probs[a].argmax(1), len(labels)) for a, labels in axes.items()}})
+    return points
+
+
+def summarise(points: list[dict], axes: tuple[str, ...]) -> list[dict]:
+    """Per learner and fraction: mean, standard deviation, min and max macro-F1 per axis over seeds."""
+    out = []
+    for learner in sorted({p["learner"] for p in points}):
+        for fraction in sorted({p["fraction"] for p in points if p["learner"] == learner}):
+            group = [p for p in points if p["learner"] == learner and p["fraction"] == fraction]
+            row = {"learner": learner, "fraction": fraction, "runs": len(group),
+                   "passages": round(float(np.mean([p["passages"] for p in group])), 1)}
+            for a in axes:
+                v = np.array([p[a] for p in group])
+                row[a] = {"mean": float(v.mean()), "std": float(v.std()), "min": float(v.min()), "max": float(v.max())}
+            out.append(row)
+    return out

@@ -1,0 +1,35 @@
+"""Scorers: texts -> calibrated probabilities per axis, from the shared Predictor or the baseline."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from training.baseline import baseline_probabilities, fit_baselines
+from training.predictor import Predictor
+
+Scorer = Callable[[list[str]], dict[str, np.ndarray]]
+
+
+def predictor_scorer(predictor: Predictor) -> Scorer:
+    """Calibrated probabilities through the one prediction path."""
+    def score(texts: list[str]) -> dict[str, np.ndarray]:
+        logits, _ = predictor.logits(list(texts))
+        return predictor.probabilities(logits)
+    return score
+
+
+def baseline_scorer(models: dict, axes: dict[str, list[str]]) -> Scorer:
+    """Probabilities of fitted TF-IDF + logistic-regression baselines."""
+    return lambda texts: baseline_probabilities(models, list(texts), axes)
+
+
+def fit_baseline_scorer(rows: list[dict], axes: dict[str, list[str]], seed: int = 0) -> Scorer:
+    """Fit one baseline per axis on rows and return its scorer."""
+    return baseline_scorer(fit_baselines(rows, axes, seed), axes)
+
+
+def gold_indices(rows: list[dict], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
+    """Gold label positions per axis (rows carry label names)."""
+    return {a: np.array([labels.index(r[a]) for r in rows], dtype=np.int64) for a, labels in axes.items()}

@@ -1,0 +1,228 @@
+"""Backends behind the one Predictor: same labels as fp32, exports refused when tampered or diverging, clear choices."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import training.backends as backends
+from serving.config import ConfigError, Settings
+from training.artifact import ArtifactError, load_artifact, read_config, write_config
+from training.backends import BACKENDS, BackendError, sha256
+from training.predictor import Predictor, plan_batches
+
+from ..conftest import PASSAGES
+
+TEXTS = [t for t, _, _ in PASSAGES]
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_artifact, tmp_path_factory):
+    """The tiny artifact after `framing export`, run the way a user runs it."""
+    folder = tmp_path_factory.mktemp("exported") / "model"
+    shutil.copytree(tiny_artifact, folder)
+    run = subprocess.run([sys.executable, "-m", "framing", "export", "--model", str(folder), "--no-register", "--threads", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "default backend:" in run.stderr
+    return folder
+
+
+@pytest.fixture
+def copy_of(tmp_path):
+    def copy(folder):
+        target = tmp_path / "copy"
+        shutil.copytree(folder, target)
+        return target
+    return copy
+
+
+def _set_backends(folder, edit):
+    config = read_config(folder)
+    edit(config["backends"])
+    write_config(folder, config)
+
+
+def test_export_records_every_backend_and_picks_the_fastest_that_passes(exported):
+    record = read_config(exported)["backends"]
+    assert set(record["results"]) == set(BACKENDS)
+    for name, r in record["results"].items():
+        if not r["available"]:
+            assert r["reason"] and not r["passes"]
+            continue
+        assert set(r["agreement"]) == set(read_config(exported)["axes"])
+        assert r["batch_size"] >= 1 and r["passages_per_s"] > 0 and "dev_macro_f1_drop_points" in r
+        assert r["passes"] == (min(r["agreement"].values()) >= 0.99 and r["dev_macro_f1_drop_points"] <= 1.0)
+        if name.startswith("onnx"):
+            assert sha256(exported / r["file"]) == r["sha256"]
+    assert record["results"]["fp32"]["agreement"] == {a: 1.0 for a in record["results"]["fp32"]["agreement"]}
+    passing = [n for n, r in record["results"].items() if r["passes"]]
+    assert record["default"] == max(passing, key=lambda n: record["results"][n]["passages_per_s"])
+
+
+def test_predictor_default_is_the_recorded_backend(exported, copy_of):
+    predictor = Predictor.from_artifact(exported)
+    recorded = read_config(exported)["backends"]
+    assert predictor.backend == recorded["default"]
+    assert predictor.batch_size == recorded["results"][predictor.backend]["batch_size"]
+    folder = copy_of(exported)
+    for name in ("onnx-fp32", "fp32"):
+        _set_backends(folder, lambda b: b.update(default=name))
+        assert Predictor.from_artifact(folder).backend == name
+    assert Predictor.from_artifact(folder, batch_size=3).batch_size == 3
+
+
+def test_a_recorded_default_that_cannot_run_here_falls_back_to_the_fastest_that_can(exported, copy_of, monkeypatch):
+    folder = copy_of(exported)
+
+    def bf16_was_fastest(b):
+        b["results"]["bf16"] = {**b["results"]["fp32"], "passages_per_s": 10 ** 6}
+        b["results"]["onnx-fp32"]["passages_per_s"] = 10 ** 5
+        b["default"] = "bf16"
+    _set_backends(folder, bf16_was_fastest)
+    monkeypatch.setattr(backends, "native_bf16", lambda: False)
+    assert Predictor.from_artifact(folder).backend == "onnx-fp32"
+
+
+def test_an_artifact_never_exported_runs_fp32(tiny_artifact):
+    assert Predictor.from_artifact(tiny_artifact).backend == "fp32"
+
+
+@pytest.mark.parametrize("name", [b for b in BACKENDS if b != "fp32"])
+def test_each_backend_gives_the_fp32_labels_within_tolerance(exported, monkeypatch, name):
+    # bf16 autocast computes the same numbers on CPUs without bf16 units, only slower: test it everywhere.
+    monkeypatch.setattr(backends, "native_bf16", lambda: True)
+    reference = Predictor.from_artifact(exported, backend="fp32").logits(TEXTS)[0]
+    predictor = Predictor.from_artifact(exported, backend=name, require_qualified=False)
+    got = predictor.logits(TEXTS)[0]
+    recorded = read_config(exported)["backends"]["results"][name]
+    tolerance = {"bf16": 0.02, "onnx-fp32": 1e-4}.get(name) or recorded["load_tolerance"]
+    for axis, z in reference.items():
+        assert np.abs(got[axis] - z).max() <= tolerance, axis
+        top2 = np.sort(z, axis=1)[:, -2:]
+        clear = (top2[:, 1] - top2[:, 0]) > 2 * tolerance  # passages whose fp32 label no error within tolerance can flip
+        assert (got[axis].argmax(1) == z.argmax(1))[clear].all(), axis
+    assert all(set(o) == {*predictor.axes, "truncated", "model"} for o in predictor.predict(TEXTS[:2]))
+
+
+def test_a_tampered_onnx_file_is_refused(exported, copy_of):
+    folder = copy_of(exported)
+    file = folder / "onnx" / "model.fp32.onnx"
+    data = bytearray(file.read_bytes())
+    data[-100] ^= 0xFF  # one byte of a weight
+    file.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="sha256"):
+        Predictor.from_artifact(folder, backend="onnx-fp32")
+
+
+def test_an_export_whose_outputs_diverge_is_refused(exported, copy_of, tmp_path):
+    from training.export import export_onnx, fuse
+
+    folder = copy_of(exported)
+    artifact = load_artifact(folder)
+    heads = artifact.model.heads
+    first, second = list(heads)
+    # An exporter that mixes up the heads: a file that loads, has the right names and computes the wrong thing.
+    heads[first].weight.data, heads[second].weight.data = heads[second].weight.data.clone(), heads[first].weight.data.clone()
+    export_onnx(artifact.model, tmp_path / "raw.onnx")
+    fuse(tmp_path / "raw.onnx", folder / "onnx" / "model.fp32.onnx", artifact.model.encoder.config)
+    _set_backends(folder, lambda b: b["results"]["onnx-fp32"].update(sha256=sha256(folder / "onnx" / "model.fp32.onnx")))
+    with pytest.raises(ArtifactError, match="diverge"):
+        Predictor.from_artifact(folder, backend="onnx-fp32")
+    _set_backends(folder, lambda b: b.update(default="onnx-fp32"))
+    with pytest.raises(ArtifactError, match="diverge"):
+        Predictor.from_artifact(folder)
+
+
+def test_unknown_unqualified_and_unavailable_backends_give_clear_errors(exported, copy_of, tiny_artifact, monkeypatch):
+    with pytest.raises(BackendError, match="backend must be one of fp32, bf16, onnx-fp32, onnx-int8; got 'fp16'"):
+        Predictor.from_artifact(exported, backend="fp16")
+    folder = copy_of(exported)
+    _set_backends(folder, lambda b: b["results"]["onnx-int8"]["agreement"].update({a: 0.5 for a in b["results"]["onnx-int8"]["agreement"]}))
+    with pytest.raises(BackendError, match=r"'onnx-int8' is not available.*agreement with fp32 below 99%.*choose one of .*fp32"):
+        Predictor.from_artifact(folder, backend="onnx-int8")
+    monkeypatch.setattr(backends, "native_bf16", lambda: False)
+    with pytest.raises(BackendError, match="'bf16' is not available.*no native bf16.*choose one of"):
+        Predictor.from_artifact(exported, backend="bf16")
+    with pytest.raises(BackendError, match=r"model\.fp32\.onnx does not exist; run `framing export.*choose one of fp32$"):
+        Predictor.from_artifact(tiny_artifact, backend="onnx-fp32")
+
+
+def test_backend_setting_for_the_service_and_the_cli(exported, tmp_path, capsys):
+    from framing.cli import main
+
+    assert Settings.from_env({"FRAMING_BACKEND": "onnx-int8"}).backend == "onnx-int8"
+    assert Settings.from_env({}).backend == ""
+    assert Settings.from_env(Settings(backend="fp32").to_env()).backend == "fp32"
+    with pytest.raises(ConfigError, match=r"backend \(FRAMING_BACKEND\) must be one of fp32, bf16, onnx-fp32, onnx-int8"):
+        Settings.from_env({"FRAMING_BACKEND": "int4"})
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(TEXTS)))
+    assert main(["score", str(src), str(tmp_path / "out.jsonl"), "--model", str(exported), "--backend", "int4"]) == 2
+    assert "backend must be one of" in capsys.readouterr().err
+    assert main(["score", str(src), str(tmp_path / "out.jsonl"), "--model", str(exported), "--backend", "onnx-fp32"]) == 0
+    assert "backend onnx-fp32" in capsys.readouterr().err
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == len(TEXTS)
+
+
+def test_batches_are_sorted_capped_and_bucketed_by_tokens():
+    lengths = [5, 50, 7, 48, 6, 49, 8, 47, 100]
+    batches = plan_batches(lengths, batch_size=3, max_tokens=120)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)
+    assert all(len(b) <= 3 for b in batches)
+    assert all(len(b) * max(lengths[i] for i in b) <= 120 for b in batches if len(b) > 1)
+    assert [len(b) for b in batches] == [3, 2, 2, 1, 1]  # long passages go in smaller batches
+    assert plan_batches(lengths, batch_size=4) == [[0, 4, 2, 6], [7, 3, 5, 1], [8]]
+
+
+def test_bench_runs_every_backend_beside_the_pipeline(exported):
+    from training.bench import BenchConfig, format_bench, run_bench
+
+    config = BenchConfig(passages=12, latency_passages=4, search_passages=8, batch_sizes=(2, 4), num_threads=1,
+                         matmul_seconds=0.02, matmul_shapes=((64, 64, 64),))
+    result = run_bench(exported, config, log=lambda line: None)
+    assert result["passages"] == 12 and result["pipeline"]["passages_per_s"] > 0
+    assert set(result["matmul_gflops"]) == {"fp32", "bf16", "int8"}
+    fp32 = result["backends"]["fp32"]
+    assert fp32["agreement"] == {a: 1.0 for a in fp32["agreement"]}
+    for name, b in result["backends"].items():
+        if b.get("available", True):
+            assert b["batch1"]["p50_ms"] <= b["batch1"]["p95_ms"] and b["x_pipeline"] > 0 and b["batch_size"] in (2, 4)
+    assert "x pipe" in format_bench(result) and result["machine"]["onnxruntime"]
+
+
+def test_serve_refuses_a_backend_the_model_does_not_offer_before_starting(exported, copy_of):
+    folder = copy_of(exported)
+    _set_backends(folder, lambda b: b["results"]["onnx-int8"]["agreement"].update({a: 0.5 for a in b["results"]["onnx-int8"]["agreement"]}))
+    run = subprocess.run([sys.executable, "-m", "framing", "serve", "--model", str(folder), "--backend", "onnx-int8", "--port", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "FRAMING_BACKEND": ""})
+    assert run.returncode == 2
+    assert "backend 'onnx-int8' is not available" in run.stderr and "choose one of" in run.stderr
+
+
+@pytest.mark.slow
+def test_the_service_serves_through_the_chosen_backend(exported, tmp_path):
+    import httpx
+
+    from serving.run import BackgroundServer
+
+    server = BackgroundServer(args=["--model", str(exported)], env={"FRAMING_BACKEND": "onnx-fp32"}, log=tmp_path / "server.log")
+    try:
+        server.wait_ready()
+        answer = httpx.post(server.url + "/classify", json={"texts": TEXTS[:3]}, timeout=60).json()
+    finally:
+        server.stop()
+    expected = Predictor.from_artifact(exported, backend="onnx-fp32").predict(TEXTS[:3])
+    for got, want in zip(answer, expected, strict=True):
+        for axis in read_config(exported)["axes"]:
+            assert got[axis]["label"] == want[axis]["label"]
+            np.testing.assert_allclose(list(got[axis]["probs"].values()), list(want[axis]["probs"].values()), atol=1e-4)
+    assert "backend onnx-fp32" in (tmp_path / "server.log").read_text()

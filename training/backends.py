@@ -1,0 +1,214 @@
+"""Inference backends behind the one Predictor: each only turns (input_ids, attention_mask) into per-axis logits.
+
+    fp32       PyTorch, full precision: the reference every other backend is measured against
+    bf16       PyTorch autocast to bfloat16, offered only on CPUs with native bf16 matrix units
+    onnx-fp32  ONNX Runtime on the graph-optimised (fused) export
+    onnx-int8  ONNX Runtime on the same graph with int8 weights (dynamic per-channel, or static if that
+               is what keeps agreement)
+
+`framing export` (training/export.py) writes the ONNX files into the artifact's onnx/ folder and records,
+per backend, its label agreement with fp32, its dev macro-F1, its speed and its measured batch size in
+framing_config.json under "backends". Only backends that pass the bar there are offered.
+
+Tokenisation, batching and decoding stay in training/predictor.py. This module imports torch and
+onnxruntime only inside functions, so serving/config.py can read BACKENDS without loading either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+BACKENDS = ("fp32", "bf16", "onnx-fp32", "onnx-int8")
+REFERENCE = "fp32"
+ONNX_DIR = "onnx"
+ONNX_FILES = {"onnx-fp32": "model.fp32.onnx", "onnx-int8": "model.int8.onnx"}
+INPUT_NAMES = ("input_ids", "attention_mask")
+# The bar a backend must clear against fp32 to be offered (issue 7).
+MIN_AGREEMENT = 0.99
+MAX_MACRO_F1_DROP_POINTS = 1.0
+
+Forward = Callable[["object", "object"], dict[str, np.ndarray]]
+
+
+class BackendError(ValueError):
+    """A backend that does not exist, did not qualify or cannot run here; the message lists the valid choices."""
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX); emulated bf16 is slower than fp32."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def onnx_file(path: Path | None, name: str) -> Path | None:
+    return Path(path) / ONNX_DIR / ONNX_FILES[name] if path is not None and name in ONNX_FILES else None
+
+
+def unavailable_reason(name: str, path: Path | None) -> str | None:
+    """Why `name` cannot run on this machine for the artifact at `path`, or None if it can."""
+    if name == "bf16" and not native_bf16():
+        return "this CPU has no native bf16 matrix multiply (AVX512-BF16/AMX), so bf16 would be slower than fp32"
+    if name in ONNX_FILES:
+        if importlib.util.find_spec("onnxruntime") is None:
+            return "onnxruntime is not installed (pip install onnxruntime)"
+        file = onnx_file(path, name)
+        if file is None:
+            return "the model was not loaded from an artifact folder, so it has no ONNX export"
+        if not file.exists():
+            return f"{file} does not exist; run `framing export --model {path}`"
+    return None
+
+
+def qualification_failure(record: dict) -> str | None:
+    """Why a backend's export record does not clear the bar, or None if it does."""
+    if not record.get("available", False):
+        return record.get("reason", "it was not available when the artifact was exported")
+    agreement = record.get("agreement", {})
+    low = {a: v for a, v in agreement.items() if v < MIN_AGREEMENT}
+    if not agreement or low:
+        shown = ", ".join(f"{a} {v:.2%}" for a, v in low.items()) or "not measured"
+        return f"label agreement with fp32 below {MIN_AGREEMENT:.0%} ({shown})"
+    drop = record.get("dev_macro_f1_drop_points")
+    if drop is None or drop > MAX_MACRO_F1_DROP_POINTS:
+        return f"dev macro-F1 drop {drop} points exceeds {MAX_MACRO_F1_DROP_POINTS:g}"
+    return None
+
+
+def _records(config: dict) -> dict[str, dict]:
+    return config.get("backends", {}).get("results", {})
+
+
+def offered(config: dict) -> dict[str, str | None]:
+    """Every backend name -> None if the artifact offers it, else why not (fp32 is always offered)."""
+    records = _records(config)
+    out: dict[str, str | None] = {}
+    for name in BACKENDS:
+        if name == REFERENCE:
+            out[name] = None
+        elif name not in records:
+            out[name] = "not exported; run `framing export`"
+        else:
+            out[name] = qualification_failure(records[name])
+    return out
+
+
+def choices(config: dict, path: Path | None) -> list[str]:
+    """Backends this artifact offers and this machine can run, fastest first (as measured at export)."""
+    records = _records(config)
+    names = [n for n, why in offered(config).items() if why is None and unavailable_reason(n, path) is None]
+    return sorted(names, key=lambda n: -float(records.get(n, {}).get("passages_per_s") or 0.0))
+
+
+def resolve_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True) -> str:
+    """The backend to run: `requested`, or the fastest passing one recorded at export that runs here.
+
+    Raises BackendError naming the backend and listing the valid choices.
+    """
+    if requested is None or requested == "":
+        valid = choices(config, path)
+        recorded = config.get("backends", {}).get("default")
+        # The recorded default may have been measured on another machine (e.g. one with bf16 units).
+        return recorded if recorded in valid else (valid[0] if valid else REFERENCE)
+    if not isinstance(requested, str):
+        raise BackendError(f"backend must be a string, one of {', '.join(BACKENDS)}; got {type(requested).__name__}")
+    if requested not in BACKENDS:
+        raise BackendError(f"backend must be one of {', '.join(BACKENDS)}; got {requested!r}")
+    why = unavailable_reason(requested, path)
+    if why is None and require_qualified:
+        why = offered(config)[requested]
+    if why is not None:
+        valid = choices(config, path) if require_qualified else [n for n in BACKENDS if unavailable_reason(n, path) is None]
+        raise BackendError(f"backend {requested!r} is not available for this model: {why}; choose one of {', '.join(valid)}")
+    return requested
+
+
+def sha256(file: Path) -> str:
+    h = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def torch_forward(model, *, bf16: bool = False) -> Forward:
+    """The PyTorch model as a Forward; bf16 runs it under CPU autocast (weights stay fp32, matmuls in bf16)."""
+    import torch
+
+    model.eval()
+
+    @torch.inference_mode()
+    def forward(input_ids, attention_mask) -> dict[str, np.ndarray]:
+        input_ids, attention_mask = torch.as_tensor(input_ids), torch.as_tensor(attention_mask)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(input_ids=input_ids, attention_mask=attention_mask)
+        return {a: z.float().numpy() for a, z in out.items()}
+
+    return forward
+
+
+def onnx_session(file: Path, num_threads: int):
+    """An ONNX Runtime CPU session with threads set explicitly and full graph optimisation."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = num_threads
+    # One request at a time per session: parallelism inside each operator, not across operators.
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_forward(session, axes: list[str]) -> Forward:
+    """An ONNX Runtime session as a Forward; outputs are fetched by axis name, so their order cannot mix heads."""
+    outputs = list(axes)
+
+    def forward(input_ids, attention_mask) -> dict[str, np.ndarray]:
+        feeds = {"input_ids": np.asarray(input_ids, dtype=np.int64), "attention_mask": np.asarray(attention_mask, dtype=np.int64)}
+        return {a: np.asarray(z, dtype=np.float32) for a, z in zip(outputs, session.run(outputs, feeds))}
+
+    return forward
+
+
+def open_backend(name: str, artifact, num_threads: int) -> Forward:
+    """The Forward for backend `name` on `artifact`; an ONNX file that is not the exported one is refused."""
+    from training.artifact import ArtifactError
+
+    if name == "fp32":
+        return torch_forward(artifact.model)
+    if name == "bf16":
+        return torch_forward(artifact.model, bf16=True)
+    file = onnx_file(artifact.path, name)
+    record = _records(artifact.config).get(name, {})
+    if not record.get("sha256"):
+        raise ArtifactError(f"framing_config.json records no sha256 for {file}; run `framing export --model {artifact.path}` again")
+    if sha256(file) != record["sha256"]:
+        raise ArtifactError(f"{file} is not the file `framing export` wrote (its sha256 differs from framing_config.json); "
+                            f"refusing to load it; run `framing export --model {artifact.path}` again")
+    session = onnx_session(file, num_threads)
+    axes = list(artifact.model.axes)
+    names_in = sorted(i.name for i in session.get_inputs())
+    names_out = sorted(o.name for o in session.get_outputs())
+    if names_in != sorted(INPUT_NAMES) or names_out != sorted(axes):
+        raise ArtifactError(f"{file} has inputs {names_in} and outputs {names_out}; expected {sorted(INPUT_NAMES)} and {sorted(axes)}; "
+                            f"run `framing export --model {artifact.path}` again")
+    return onnx_forward(session, axes)
+
+
+def default_threads() -> int:
+    """CPUs this process may run on (cgroup/affinity aware where the OS says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)

@@ -1,0 +1,328 @@
+"""`framing bench`: inference speed of every backend beside the transformers pipeline and the CPU's own limit.
+
+In one process, on the same corpus passages, tokenisation included:
+- the transformers `pipeline("text-classification")` on the same encoder (an AutoModelForSequenceClassification
+  holding the artifact's encoder weights and one head, so a forward pass costs the same);
+- each backend through the Predictor, at batch 1 (p50/p95 latency) and at the batch size that measures fastest;
+- the machine's fp32, bf16 and int8 matrix-multiply rates, which turn into a ceiling in passages/s.
+Each figure is also given as a ratio to the pipeline and as a fraction of the ceiling of its precision.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from labels.corpus import LABELS_DIR, read_jsonl
+from training.backends import BACKENDS, REFERENCE, default_threads, offered, unavailable_reason
+
+# The matrix unit each backend's heavy work runs on, to compare it with the right ceiling.
+PRECISION = {"fp32": "fp32", "bf16": "bf16", "onnx-fp32": "fp32", "onnx-int8": "int8"}
+# An FFN-shaped product (tokens x hidden x intermediate of MiniLM) and a square one; the faster sets the ceiling.
+MATMUL_SHAPES = ((1024, 384, 1536), (1024, 1024, 1024))
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni")
+
+
+@dataclass
+class BenchConfig:
+    """What `framing bench` runs; passages 0 means every corpus passage."""
+
+    passages: int = 0
+    latency_passages: int = 200
+    search_passages: int = 128
+    batch_sizes: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
+    num_threads: int = 0  # 0: every CPU this process may use
+    backends: tuple[str, ...] = ()  # empty: every backend that runs here
+    pipeline: bool = True
+    matmul_seconds: float = 0.5
+    matmul_shapes: tuple[tuple[int, int, int], ...] = MATMUL_SHAPES
+
+    def __post_init__(self):
+        for name in ("passages", "num_threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be 0 (all) or a positive integer, got {value!r}")
+        for name in ("latency_passages", "search_passages"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        unknown = [b for b in self.backends if b not in BACKENDS]
+        if unknown:
+            raise ValueError(f"backends must be among {', '.join(BACKENDS)}; got {', '.join(unknown)}")
+        if not self.batch_sizes or min(self.batch_sizes) < 1:
+            raise ValueError(f"batch_sizes must be positive integers, got {self.batch_sizes}")
+        if not 0 < self.matmul_seconds <= 60:
+            raise ValueError(f"matmul_seconds must be in (0, 60], got {self.matmul_seconds}")
+        self.num_threads = self.num_threads or default_threads()
+
+
+def machine_info() -> dict:
+    """CPU, cores, the matrix-unit flags that decide bf16/int8 speed, and library versions."""
+    from training.evaluate import machine
+
+    info = machine()
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    info["cpu_flags"] = [f for f in CPU_FLAGS if f in flags]
+    for package in ("onnxruntime", "onnx", "tokenizers", "numpy"):
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = None
+    return info
+
+
+def passage_flops(n_tokens: int, encoder_config) -> float:
+    """Multiply-add FLOPs of one encoder pass over n tokens: projections, FFN and attention (embeddings, heads negligible)."""
+    h, i, layers = encoder_config.hidden_size, encoder_config.intermediate_size, encoder_config.num_hidden_layers
+    return float(layers * (8 * n_tokens * h * h + 4 * n_tokens * h * i + 4 * n_tokens * n_tokens * h))
+
+
+def _timed(run, seconds: float) -> float:
+    """Seconds per call of `run`, repeated for about `seconds` after one warm-up call."""
+    run()
+    calls, start = 0, time.perf_counter()
+    while True:
+        run()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed / calls
+
+
+def matmul_rates(threads: int, seconds: float = 0.5, shapes=MATMUL_SHAPES) -> dict:
+    """GFLOP/s of this CPU's fp32 and bf16 (PyTorch) and int8 (ONNX Runtime MatMulInteger) matrix multiplies."""
+    import torch
+
+    torch.set_num_threads(threads)
+    rates: dict[str, dict] = {"fp32": {}, "bf16": {}, "int8": {}}
+    for m, k, n in shapes:
+        shape = f"{m}x{k}x{n}"
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            a, b = torch.randn(m, k).to(dtype), torch.randn(k, n).to(dtype)
+            with torch.inference_mode():
+                rates[name][shape] = round(2 * m * k * n / _timed(lambda: torch.mm(a, b), seconds) / 1e9, 1)
+        try:
+            rates["int8"][shape] = round(2 * m * k * n / _int8_seconds(m, k, n, threads, seconds) / 1e9, 1)
+        except ImportError:
+            rates["int8"][shape] = None
+    return {p: {"by_shape": r, "gflops": max((v for v in r.values() if v), default=None)} for p, r in rates.items()}
+
+
+def _int8_seconds(m: int, k: int, n: int, threads: int, seconds: float) -> float:
+    """uint8 activations x int8 weights, the kernel ONNX Runtime's dynamic int8 uses."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weights = numpy_helper.from_array(rng.integers(-127, 127, size=(k, n), dtype=np.int8), "B")
+    graph = helper.make_graph([helper.make_node("MatMulInteger", ["A", "B"], ["Y"])], "int8_matmul",
+                              [helper.make_tensor_value_info("A", TensorProto.UINT8, [m, k])],
+                              [helper.make_tensor_value_info("Y", TensorProto.INT32, [m, n])], [weights])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    a = rng.integers(0, 255, size=(m, k), dtype=np.uint8)
+    return _timed(lambda: session.run(None, {"A": a}), seconds)
+
+
+def pipeline_model(artifact):
+    """AutoModelForSequenceClassification with the artifact's encoder weights and its first head (same cost per pass)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    axis, labels = next(iter(artifact.model.axes.items()))
+    enc = dict(artifact.config["encoder_config"])
+    config = AutoConfig.for_model(enc.pop("model_type"), **{**enc, "num_labels": len(labels),
+                                                            "id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}})
+    model = AutoModelForSequenceClassification.from_config(config)
+    encoder_state = {k[len("encoder."):]: v for k, v in artifact.model.state_dict().items() if k.startswith("encoder.")}
+    missing, unexpected = model.base_model.load_state_dict(encoder_state, strict=False)
+    if [k for k in missing if not k.endswith("position_ids")] or unexpected:
+        raise ValueError(f"pipeline model does not take the encoder's weights: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    head = artifact.model.heads[axis]
+    classifier = model.classifier
+    classifier.weight.data.copy_(head.weight.data)
+    classifier.bias.data.copy_(head.bias.data)
+    return model.eval()
+
+
+def _latency(run_one, texts: list[str]) -> dict:
+    times = []
+    for text in texts:
+        t0 = time.perf_counter()
+        run_one(text)
+        times.append(time.perf_counter() - t0)
+    ms = 1000 * np.array(times)
+    return {"n": len(texts), "p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2),
+            "passages_per_s": round(len(texts) / float(np.sum(times)), 1)}
+
+
+def bench_pipeline(artifact, texts: list[str], latency_texts: list[str]) -> dict:
+    """The transformers pipeline as people usually call it: a list of texts, default batching, truncation on."""
+    from transformers import pipeline
+
+    pipe = pipeline("text-classification", model=pipeline_model(artifact), tokenizer=artifact.tokenizer, device="cpu")
+    kwargs = {"truncation": True, "max_length": int(artifact.config["max_length"])}
+    pipe(texts[:4], **kwargs)  # warm-up
+    result = {"batch1": _latency(lambda t: pipe([t], **kwargs), latency_texts)}
+    start = time.perf_counter()
+    pipe(texts, **kwargs)
+    result["passages_per_s"] = round(len(texts) / (time.perf_counter() - start), 1)
+    result["batch_size"] = pipe._batch_size or 1
+    return result
+
+
+def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[str], search_texts: list[str],
+                  config: BenchConfig) -> tuple[dict, dict[str, np.ndarray]]:
+    """Batch-1 latency, the fastest batch size on a sample, then every passage at that size; and the labels."""
+    from training.predictor import Predictor
+
+    t0 = time.perf_counter()
+    predictor = Predictor.from_artifact(path, backend=name, num_threads=config.num_threads, require_qualified=False)
+    load_s = time.perf_counter() - t0
+    predictor.max_batch_tokens = None
+    predictor.batch_size = 1
+    predictor.predict(latency_texts[:4])  # warm-up
+    result = {"load_s": round(load_s, 2), "batch1": _latency(lambda t: predictor.predict([t]), latency_texts)}
+    rates = {}
+    for b in config.batch_sizes:
+        predictor.batch_size = b
+        start = time.perf_counter()
+        predictor.predict(search_texts)
+        rates[b] = len(search_texts) / (time.perf_counter() - start)
+    best = max(rates, key=rates.get)
+    lengths = sorted(len(i) for i in predictor.tokenizer(search_texts, truncation=True, max_length=predictor.max_length)["input_ids"])
+    predictor.batch_size, predictor.max_batch_tokens = best, best * lengths[len(lengths) // 2]
+    start = time.perf_counter()
+    logits, _ = predictor.logits(texts)
+    probabilities = predictor.probabilities(logits)  # what predict() adds after the forward pass
+    result.update(batch_size=best, max_batch_tokens=predictor.max_batch_tokens,
+                  passages_per_s_by_batch_size={str(b): round(r, 1) for b, r in rates.items()},
+                  passages_per_s=round(len(texts) / (time.perf_counter() - start), 1))
+    return result, {a: p.argmax(1) for a, p in probabilities.items()}
+
+
+def corpus_texts(root: Path, n: int) -> list[str]:
+    """Corpus passage texts; n > 0 takes a fixed random sample of n (the same one every run)."""
+    texts = [rec["text"] for _, rec in read_jsonl(Path(root) / "corpus" / "passages.jsonl")]
+    if not texts:
+        raise ValueError(f"no passages in {root}/corpus/passages.jsonl; run `framing corpus build`")
+    if 0 < n < len(texts):
+        texts = [texts[i] for i in sorted(np.random.default_rng(0).choice(len(texts), size=n, replace=False))]
+    return texts
+
+
+def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LABELS_DIR, log=print) -> dict:
+    """Every measurement, as one JSON-ready dict."""
+    import torch
+
+    from training.artifact import load_artifact
+
+    config = config or BenchConfig()
+    path = Path(path)
+    started = time.perf_counter()
+    torch.set_num_threads(config.num_threads)
+    artifact = load_artifact(path)
+    texts = corpus_texts(root, config.passages)
+    latency_texts, search_texts = texts[: config.latency_passages], texts[: config.search_passages]
+    max_length = int(artifact.config["max_length"])
+    tokens = [len(i) for i in artifact.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    encoder_config = artifact.model.encoder.config
+    gflop = float(np.mean([passage_flops(n, encoder_config) for n in tokens])) / 1e9
+    log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens, {gflop:.2f} GFLOP each; {config.num_threads} threads")
+
+    matmul = matmul_rates(config.num_threads, config.matmul_seconds, config.matmul_shapes)
+    ceiling = {p: (round(r["gflops"] / gflop, 1) if r["gflops"] else None) for p, r in matmul.items()}
+    # The machine's ceiling: its fastest precision, whether or not a backend uses it well.
+    best = max((v for v in ceiling.values() if v), default=None)
+    log("matmul GFLOP/s: " + ", ".join(f"{p} {r['gflops']}" for p, r in matmul.items()))
+
+    result = {
+        "model_version": artifact.version, "model": str(path), "backend_default": artifact.config.get("backends", {}).get("default", REFERENCE),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+        "threads": config.num_threads, "passages": len(texts), "mean_tokens": round(float(np.mean(tokens)), 1),
+        "gflop_per_passage": round(gflop, 3), "matmul_gflops": matmul, "ceiling_passages_per_s": ceiling,
+        "machine_ceiling_passages_per_s": best,
+        "config": {k: v for k, v in vars(config).items()},
+    }
+    if config.pipeline:
+        log("transformers pipeline ...")
+        result["pipeline"] = bench_pipeline(artifact, texts, latency_texts)
+        result["pipeline"].update(fraction_of_ceiling=_fraction(result["pipeline"]["passages_per_s"], ceiling["fp32"]),
+                                  fraction_of_machine_ceiling=_fraction(result["pipeline"]["passages_per_s"], best))
+    del artifact  # each backend loads its own Predictor, as a user's process would
+
+    why_not = offered(load_artifact(path).config)
+    names = list(config.backends) or [n for n in BACKENDS if unavailable_reason(n, path) is None]
+    if REFERENCE not in names:
+        names.insert(0, REFERENCE)  # agreement is measured against it
+    names.sort(key=lambda n: n != REFERENCE)
+    reference_labels = None
+    result["backends"] = {}
+    for name in names:
+        why = unavailable_reason(name, path)
+        if why:
+            result["backends"][name] = {"available": False, "reason": why}
+            log(f"{name}: not run: {why}")
+            continue
+        log(f"{name} ...")
+        record, labels = bench_backend(path, name, texts, latency_texts, search_texts, config)
+        if reference_labels is None:
+            reference_labels = labels
+        record.update(offered=why_not[name] is None, not_offered_because=why_not[name],
+                      agreement={a: round(float((labels[a] == reference_labels[a]).mean()), 4) for a in labels},
+                      fraction_of_ceiling=_fraction(record["passages_per_s"], ceiling[PRECISION[name]]),
+                      fraction_of_machine_ceiling=_fraction(record["passages_per_s"], best),
+                      precision=PRECISION[name])
+        if "pipeline" in result:
+            record["x_pipeline"] = round(record["passages_per_s"] / result["pipeline"]["passages_per_s"], 2)
+            record["batch1"]["x_pipeline"] = round(record["batch1"]["passages_per_s"] / result["pipeline"]["batch1"]["passages_per_s"], 2)
+        result["backends"][name] = record
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _fraction(rate: float, ceiling: float | None) -> float | None:
+    return round(rate / ceiling, 3) if ceiling else None
+
+
+def format_bench(r: dict) -> str:
+    """The benchmark as a table for the terminal (and the README)."""
+    m = r["machine"]
+    lines = [f"model {r['model_version']} on {m.get('cpu')} ({r['threads']} threads; flags: {', '.join(m.get('cpu_flags', [])) or 'none'})",
+             f"{r['passages']} corpus passages, mean {r['mean_tokens']} tokens, {r['gflop_per_passage']} GFLOP each",
+             "matmul GFLOP/s: " + ", ".join(f"{p} {v['gflops']}" for p, v in r["matmul_gflops"].items())
+             + " -> ceiling passages/s: " + ", ".join(f"{p} {v}" for p, v in r["ceiling_passages_per_s"].items()),
+             "",
+             "b1: one passage per call (p50/p95 latency, passages/s); batch: the fastest batch size, all passages;",
+             "of own: share of the ceiling of the backend's precision; of best: share of the machine's fastest precision",
+             f"{'':<12}{'p50 ms':>8}{'p95 ms':>8}{'b1 /s':>8}{'batch':>7}{'/s':>8}{'x pipe':>8}{'of own':>8}{'of best':>8}  agreement with fp32",
+             ]
+
+    def pct(x):
+        return f"{100 * x:.0f}%" if x is not None else "-"
+
+    p = r.get("pipeline")
+    if p:
+        b1 = p["batch1"]
+        lines.append(f"{'pipeline':<12}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{p['batch_size']:>7}"
+                     f"{p['passages_per_s']:>8}{'1.00':>8}{pct(p['fraction_of_ceiling']):>8}{pct(p['fraction_of_machine_ceiling']):>8}  -")
+    for name, b in r["backends"].items():
+        if not b.get("available", True):
+            lines.append(f"{name:<12}not run: {b['reason']}")
+            continue
+        b1 = b["batch1"]
+        agree = ", ".join(f"{a} {v:.2%}" for a, v in b["agreement"].items())
+        lines.append(f"{name:<12}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{b['batch_size']:>7}{b['passages_per_s']:>8}"
+                     f"{b.get('x_pipeline', '-'):>8}{pct(b['fraction_of_ceiling']):>8}{pct(b['fraction_of_machine_ceiling']):>8}  {agree}"
+                     + ("" if b["offered"] else f"  (not offered: {b['not_offered_because']})"))
+    lines.append(f"default backend recorded by `framing export`: {r['backend_default']}; bench took {r['seconds']:.0f} s")
+    return "\n".join(lines)

@@ -1,0 +1,354 @@
+"""`framing export`: write ONNX exports into a trained artifact, qualify every backend against fp32, time them.
+
+For each backend (training/backends.py) the artifact's config gets, under "backends":
+label agreement with fp32 per axis on every corpus passage, dev macro-F1 and its drop in points,
+passages/s at each batch size on this machine, the fastest batch size and token budget, and for
+ONNX files their sha256 and the logit tolerance the load-time check allows. A backend under
+MIN_AGREEMENT or with a bigger macro-F1 drop than MAX_MACRO_F1_DROP_POINTS is recorded but not
+offered; the default is the fastest one that passes.
+
+int8: dynamic per-channel quantisation of every MatMul/Attention first. If that loses agreement, the
+matrix multiplies whose quantisation moves the logits most (measured one at a time on training
+passages) stay fp32, a few more at each step, until agreement is kept. Static quantisation
+calibrated on corpus passages was tried on the preliminary model and agreed less than dynamic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from training.artifact import load_artifact, write_config
+from training.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, ONNX_DIR, ONNX_FILES, REFERENCE,
+                               default_threads, onnx_forward, onnx_session, qualification_failure, sha256,
+                               unavailable_reason)
+from training.metrics import macro_f1
+from training.predictor import Predictor
+
+BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+CHECK_TEXTS = 8
+QUALIFY_BATCH_SIZE = 16
+# Fractions of the quantisable nodes kept in fp32, tried in turn while int8 loses agreement.
+KEEP_FP32_STEPS = (0.0, 0.1, 0.2, 0.35, 0.5)
+
+
+@dataclass
+class ExportConfig:
+    """What an export measures; defaults fit a 2-core CPU and the MiniLM encoder (about a minute or two)."""
+
+    num_threads: int = 0  # 0: every CPU this process may use
+    speed_passages: int = 64
+    sensitivity_passages: int = 48
+    batch_sizes: tuple[int, ...] = BATCH_SIZES
+    opset: int = 17
+
+    def __post_init__(self):
+        if isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 0:
+            raise ValueError(f"num_threads must be 0 (all CPUs) or a positive integer, got {self.num_threads!r}")
+        self.num_threads = self.num_threads or default_threads()
+        for name in ("speed_passages", "sensitivity_passages", "opset"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        self.batch_sizes = tuple(sorted(set(self.batch_sizes)))
+        if not self.batch_sizes or min(self.batch_sizes) < 1:
+            raise ValueError(f"batch_sizes must be positive integers, got {self.batch_sizes}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Exporter and quantiser warnings (tracer, deprecation, 'consider pre-processing') are noise to a user."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
+
+
+def export_onnx(model, file: Path, opset: int = 17) -> None:
+    """The model as ONNX (TorchScript exporter: dynamic batch and sequence axes); outputs named by axis."""
+    import torch
+
+    axes = list(model.axes)
+
+    class Heads(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            out = self.inner(input_ids=input_ids, attention_mask=attention_mask)
+            return tuple(out[a] for a in axes)
+
+    encoder = model.encoder
+    previous = getattr(encoder.config, "_attn_implementation", None)
+    # ONNX Runtime fuses attention only from the eager implementation's graph.
+    if previous and previous != "eager" and hasattr(encoder, "set_attn_implementation"):
+        encoder.set_attn_implementation("eager")
+    # The wrapper must be in eval mode: the exporter restores the wrapper's mode onto the whole model afterwards.
+    wrapper = Heads(model).eval()
+    example = (torch.tensor([[101, 2023, 2003, 102], [101, 2023, 102, 0]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
+    dynamic = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+               **{a: {0: "batch"} for a in axes}}
+    try:
+        with _quiet():
+            # dynamo=False: the dynamo exporter ignores dynamic_axes and its graphs do not fuse.
+            torch.onnx.export(wrapper, example, str(file), input_names=["input_ids", "attention_mask"], output_names=axes,
+                              dynamic_axes=dynamic, opset_version=opset, dynamo=False)
+    finally:
+        if previous and previous != "eager" and hasattr(encoder, "set_attn_implementation"):
+            encoder.set_attn_implementation(previous)
+        model.eval()
+
+
+def fuse(raw: Path, out: Path, encoder_config) -> dict:
+    """ONNX Runtime's transformer graph fusions (attention, layer norm, GELU); returns fused-op counts."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model_type = "bert" if encoder_config.model_type in ("bert", "roberta", "distilbert") else encoder_config.model_type
+    with _quiet():
+        optimised = optimize_model(str(raw), model_type=model_type, num_heads=encoder_config.num_attention_heads,
+                                   hidden_size=encoder_config.hidden_size, opt_level=1, use_gpu=False)
+        optimised.save_model_to_file(str(out))
+    return {k: v for k, v in optimised.get_fused_operator_statistics().items() if v}
+
+
+def quantisable_nodes(file: Path) -> list[str]:
+    import onnx
+
+    return [n.name for n in onnx.load(str(file), load_external_data=False).graph.node if n.op_type in ("MatMul", "Attention")]
+
+
+def quantise_int8(src: Path, out: Path, *, exclude: list[str] = (), only: list[str] | None = None) -> None:
+    """Dynamic int8: weights per output channel, activations per tensor at run time; `exclude` stays fp32."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet():
+        # Embeddings and the small heads stay fp32: quantising them costs accuracy and saves no time.
+        quantize_dynamic(str(src), str(out), per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=list(exclude),
+                         nodes_to_quantize=list(only) if only else None,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def _labels(logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {a: z.argmax(1) for a, z in logits.items()}
+
+
+def qualify(logits: dict[str, np.ndarray], reference: dict[str, np.ndarray], splits: dict[str, np.ndarray],
+            dev_gold: dict[str, np.ndarray], axes: dict[str, list[str]]) -> dict:
+    """Agreement with the reference labels (all passages and per split) and dev macro-F1 per axis."""
+    mine, ref = _labels(logits), _labels(reference)
+    dev = splits.get("dev", np.array([], dtype=int))
+    return {
+        "agreement": {a: float((mine[a] == ref[a]).mean()) for a in axes},
+        "agreement_by_split": {s: {a: float((mine[a][i] == ref[a][i]).mean()) for a in axes} for s, i in splits.items() if len(i)},
+        "agreement_n": int(len(ref[next(iter(axes))])),
+        "max_logit_diff": float(max(np.abs(logits[a] - reference[a]).max() for a in axes)),
+        "dev_macro_f1": {a: macro_f1(dev_gold[a], mine[a][dev], len(labels)) for a, labels in axes.items()} if len(dev) else {},
+    }
+
+
+def measure_speed(predictor: Predictor, texts: list[str], batch_sizes: tuple[int, ...]) -> dict:
+    """Passages/s of `predictor.logits` (tokenisation included) at each batch size; the fastest wins."""
+    saved = predictor.batch_size, predictor.max_batch_tokens
+    predictor.max_batch_tokens = None
+    try:
+        predictor.batch_size = max(batch_sizes)
+        predictor.logits(texts[: max(batch_sizes)])  # warm-up: first calls allocate and pick kernels
+        rates, latencies = {}, []
+        for b in batch_sizes:
+            predictor.batch_size = b
+            start = time.perf_counter()
+            if b == 1:
+                for text in texts:
+                    t0 = time.perf_counter()
+                    predictor.logits([text])
+                    latencies.append(time.perf_counter() - t0)
+            else:
+                predictor.logits(texts)
+            rates[b] = len(texts) / (time.perf_counter() - start)
+    finally:
+        predictor.batch_size, predictor.max_batch_tokens = saved
+    best = max(rates, key=rates.get)
+    lengths = sorted(len(ids) for ids in predictor.tokenizer(texts, truncation=True, max_length=predictor.max_length)["input_ids"])
+    return {
+        "batch_size": best,
+        # The token budget that goes with the best batch size: that many passages of median length.
+        "max_batch_tokens": int(best * lengths[len(lengths) // 2]),
+        "passages_per_s": round(rates[best], 1),
+        "passages_per_s_by_batch_size": {str(b): round(r, 1) for b, r in rates.items()},
+        "p50_ms_batch1": round(1000 * float(np.median(latencies)), 2) if latencies else None,
+    }
+
+
+def _check_texts(texts: list[str], lengths: list[int], n: int) -> list[str]:
+    """n passages spread over the length range, longest included, so the load check covers padding and truncation."""
+    order = np.argsort(lengths, kind="stable")
+    picks = np.unique(np.linspace(0, len(order) - 1, num=min(n, len(order))).round().astype(int))
+    return [texts[order[i]] for i in picks]
+
+
+def _sample(texts: list[str], n: int) -> list[str]:
+    return texts[:: max(1, len(texts) // n)][:n]
+
+
+def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, dev_split: str | None = None,
+                    log=print) -> dict:
+    """Export, qualify and time every backend for the artifact at `path`; returns (and saves) its "backends" record."""
+    from training.train import corpus_rows
+
+    config = config or ExportConfig()
+    path = Path(path)
+    started = time.perf_counter()
+    artifact = load_artifact(path)
+    axes = artifact.model.axes
+    training_config = artifact.config.get("training_config", {})
+    dev_split = dev_split or training_config.get("dev_split", "dev")
+    train_splits = tuple(training_config.get("train_splits", ("train",)))
+
+    # Start from a clean fp32-only artifact, so an export that stops half-way leaves nothing half-trusted.
+    artifact.config.pop("backends", None)
+    write_config(path, artifact.config)
+    shutil.rmtree(path / ONNX_DIR, ignore_errors=True)
+    (path / ONNX_DIR).mkdir()
+
+    rows = corpus_rows(corpus, tuple(corpus))
+    if not rows:
+        raise ValueError("the corpus has no passages to qualify backends on; run `framing corpus build`")
+    texts = [r["text"] for r in rows]
+    split_of = np.array([r["split"] for r in rows])
+    splits = {s: np.flatnonzero(split_of == s) for s in sorted(set(split_of))}
+    # qualify() reads the dev split under this name.
+    splits["dev"] = splits.pop(dev_split, np.array([], dtype=int))
+    dev_rows = [r for r in rows if r["split"] == dev_split]
+    dev_gold = {a: np.array([labels.index(r[a]) for r in dev_rows]) for a, labels in axes.items()}
+    calibration = _sample([r["text"] for r in rows if r["split"] in train_splits] or texts, config.sensitivity_passages)
+    speed_texts = _sample(texts, config.speed_passages)
+
+    reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)
+    ref_logits, _ = reference.logits(texts)
+    lengths = [len(x) for x in reference.tokenizer(texts, truncation=True, max_length=reference.max_length)["input_ids"]]
+    check = _check_texts(texts, lengths, CHECK_TEXTS)
+    ref_check, _ = reference._logits(check, reference._forward, len(check))
+    f1_ref = qualify(ref_logits, ref_logits, splits, dev_gold, axes)["dev_macro_f1"]
+    log(f"fp32 reference on {len(texts)} passages ({len(dev_rows)} dev), {config.num_threads} threads")
+
+    results: dict[str, dict] = {}
+    backends = {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": config.num_threads,
+                "reference": REFERENCE, "check_texts": check, "results": results,
+                "bar": {"min_agreement": MIN_AGREEMENT, "max_dev_macro_f1_drop_points": MAX_MACRO_F1_DROP_POINTS}}
+
+    def candidate(name: str, extra: dict | None = None) -> dict:
+        """Time backend `name` (its file, if any, already in place), then qualify it at the batch size it will run at."""
+        record = {"available": True, **(extra or {})}
+        if name in ONNX_FILES:
+            record.update(file=f"{ONNX_DIR}/{ONNX_FILES[name]}", sha256=sha256(path / ONNX_DIR / ONNX_FILES[name]))
+        results[name] = record
+        artifact.config["backends"] = backends
+        predictor = Predictor(artifact, backend=name, num_threads=config.num_threads, require_qualified=False)
+        record.update(measure_speed(predictor, speed_texts, config.batch_sizes))
+        # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
+        predictor.batch_size, predictor.max_batch_tokens = record["batch_size"], record["max_batch_tokens"]
+        logits, _ = predictor.logits(texts)
+        record.update(qualify(logits, ref_logits, splits, dev_gold, axes))
+        # Per axis: a head that loses a point is not saved by the other head gaining one.
+        record["dev_macro_f1_drop_points"] = round(max((100 * (f1_ref[a] - record["dev_macro_f1"][a]) for a in f1_ref), default=0.0), 3)
+        got, _ = predictor._logits(check, predictor._forward, len(check))
+        diff = max(float(np.abs(got[a] - ref_check[a]).max()) for a in axes)
+        # Room for thread-count and CPU-kernel differences; an export that computes something else is far outside it.
+        record["load_tolerance"] = round(2 * diff + 0.01, 4)
+        failure = qualification_failure(record)
+        record.update(passes=failure is None, failure=failure)
+        return record
+
+    def report(name: str, record: dict) -> None:
+        agree = ", ".join(f"{a} {v:.2%}" for a, v in record["agreement"].items())
+        log(f"{name:<10} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
+            f"{record['passages_per_s']} passages/s at batch {record['batch_size']}; "
+            f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}")
+
+    report("fp32", candidate("fp32"))
+
+    why = unavailable_reason("bf16", path)
+    if why:
+        results["bf16"] = {"available": False, "reason": why, "passes": False, "failure": why}
+        log(f"bf16       not available: {why}")
+    else:
+        report("bf16", candidate("bf16", {"autocast": "torch.bfloat16"}))
+
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        why = f"{' and '.join(missing)} not installed (pip install {' '.join(missing)})"
+        for name in ONNX_FILES:
+            results[name] = {"available": False, "reason": why, "passes": False, "failure": why}
+        log(f"onnx       not available: {why}")
+    else:
+        with tempfile.TemporaryDirectory(prefix="framing-export-") as tmp:
+            raw, fused_file = Path(tmp) / "raw.onnx", path / ONNX_DIR / ONNX_FILES["onnx-fp32"]
+            export_onnx(artifact.model, raw, config.opset)
+            fused = fuse(raw, fused_file, artifact.model.encoder.config)
+            report("onnx-fp32", candidate("onnx-fp32", {"fused_operators": fused, "opset": config.opset}))
+            report("onnx-int8", _export_int8(path, fused_file, Path(tmp), calibration, reference, candidate, log))
+
+    passing = [n for n in BACKENDS if results.get(n, {}).get("passes")]
+    backends["default"] = max(passing, key=lambda n: results[n]["passages_per_s"])
+    backends["seconds"] = round(time.perf_counter() - started, 1)
+    artifact.config["backends"] = backends
+    write_config(path, artifact.config)
+    log(f"default backend: {backends['default']} (fastest that passes); export took {backends['seconds']:.0f} s")
+    return backends
+
+
+def _export_int8(path: Path, fused: Path, tmp: Path, calibration: list[str], reference: Predictor, candidate, log) -> dict:
+    """int8 from the fused graph: all matrix multiplies first, then keep the most sensitive ones fp32 until it qualifies."""
+    out = path / ONNX_DIR / ONNX_FILES["onnx-int8"]
+    nodes = quantisable_nodes(fused)
+    axes = list(reference.axes)
+    ranked: list[str] | None = None
+    attempts = []
+    for share in KEEP_FP32_STEPS:
+        keep = int(round(share * len(nodes)))
+        if keep and ranked is None:
+            ranked = _sensitivity(fused, tmp, nodes, calibration, reference, axes)
+        if attempts and keep <= attempts[-1]["kept_fp32"]:
+            continue
+        quantise_int8(fused, out, exclude=(ranked or [])[:keep])
+        record = candidate("onnx-int8", {"quantization": "dynamic int8, per-channel weights", "kept_fp32": keep,
+                                                    "kept_fp32_nodes": (ranked or [])[:keep], "quantisable_nodes": len(nodes)})
+        attempts.append({k: record[k] for k in ("kept_fp32", "agreement", "dev_macro_f1_drop_points", "passages_per_s", "passes")})
+        log(f"onnx-int8  {keep}/{len(nodes)} matrix multiplies kept fp32: agreement "
+            + ", ".join(f"{a} {v:.2%}" for a, v in record["agreement"].items())
+            + f", dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt")
+        if record["passes"]:
+            break
+    record["attempts"] = attempts
+    return record
+
+
+def _sensitivity(fused: Path, tmp: Path, nodes: list[str], texts: list[str], reference: Predictor, axes: list[str]) -> list[str]:
+    """Nodes ranked by how far quantising only that one moves the logits (mean squared difference), most first."""
+    ref, _ = reference._logits(texts, reference._forward, QUALIFY_BATCH_SIZE)
+    scores = {}
+    for k, node in enumerate(nodes):
+        one = tmp / f"one-{k}.onnx"
+        quantise_int8(fused, one, only=[node])
+        forward = onnx_forward(onnx_session(one, reference.num_threads), axes)
+        got, _ = reference._logits(texts, forward, QUALIFY_BATCH_SIZE)
+        scores[node] = sum(float(((got[a] - ref[a]) ** 2).mean()) for a in axes)
+        one.unlink()
+    return sorted(nodes, key=lambda n: -scores[n])
