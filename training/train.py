@@ -37,7 +37,7 @@ class TrainConfig:
     max_length: int = 256
     batch_size: int = 16
     epochs: int = 6
-    learning_rate: float = 8e-5
+    learning_rate: float = 1.2e-4  # chosen on dev mean macro-F1 among 5e-5, 8e-5, 1.2e-4 (model_card.md)
     head_learning_rate: float = 2e-3
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
