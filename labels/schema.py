@@ -20,6 +20,7 @@ class Axis:
     description: str
     labels: tuple[str, ...]
     definitions: dict[str, str]
+    absent_label: str | None = None  # the label meaning "no signal"; documents take it only when passages agree
 
     def index(self, label: str) -> int:
         """Position of `label` on this axis; raises SchemaError listing the valid labels."""
@@ -52,12 +53,17 @@ class Schema:
 
 
 def _parse(raw: dict) -> Schema:
+    for a in raw["axes"]:
+        absent = a.get("absent_label")
+        if absent is not None and absent not in [lab["name"] for lab in a["labels"]]:
+            raise SchemaError(f"axis {a['name']}: absent_label {absent!r} is not one of its labels")
     axes = tuple(
         Axis(
             name=a["name"],
             description=a["description"],
             labels=tuple(lab["name"] for lab in a["labels"]),
             definitions={lab["name"]: lab["definition"] for lab in a["labels"]},
+            absent_label=a.get("absent_label"),
         )
         for a in raw["axes"]
     )

@@ -27,7 +27,7 @@ from training.predictor import Predictor
 
 
 def corpus_passages(root: Path) -> list[str]:
-    return [p["text"] for p in read_jsonl(root / "corpus" / "passages.jsonl")]
+    return [p["text"] for _, p in read_jsonl(root / "corpus" / "passages.jsonl")]
 
 
 def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> dict:
@@ -56,7 +56,8 @@ def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> di
         t.join()
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
-    return {"clients": clients, "requests": len(latencies), "errors": len(errors), "seconds": round(elapsed, 2),
+    return {"clients": clients, "requests": len(latencies), "errors": len(errors),
+            "error_statuses": {str(k): errors.count(k) for k in sorted(set(errors))}, "seconds": round(elapsed, 2),
             "passages_per_s": round(len(latencies) / elapsed, 1),
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
 
@@ -100,7 +101,7 @@ def main() -> None:
     print(f"{len(texts)} corpus passages, mean {result['mean_words']} words")
     print("clients  passages/s  p50 ms  p99 ms  errors")
     for s in service:
-        print(f"{s['clients']:>7}  {s['passages_per_s']:>10}  {s['p50_ms']:>6}  {s['p99_ms']:>6}  {s['errors']:>6}")
+        print(f"{s['clients']:>7}  {s['passages_per_s']:>10}  {s['p50_ms']:>6}  {s['p99_ms']:>6}  {s['errors']:>6} {s['error_statuses'] or ''}")
     print(f"batch scorer: {batch['rows']} passages in {batch['seconds']} s = {batch['passages_per_s']} passages/s")
     print(f"written to {args.out}")
 

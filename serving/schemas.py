@@ -49,15 +49,14 @@ def request_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]
 
         model_config = ConfigDict(extra="forbid")
         texts: list[Text] = Field(min_length=1, max_length=settings.max_texts,
-                                  description=f"1 to {settings.max_texts} passages; longer ones than the model reads are truncated and flagged")
+                                  description=f"1 to {settings.max_texts} passages (or one passage as a plain string); "
+                                              "longer ones than the model reads are truncated and flagged")
         ids: Optional[list[Id]] = Field(default=None, description="one id (string or integer) per text, echoed back; default: 0, 1, 2, ...")
 
         @field_validator("texts", mode="before")
         @classmethod
-        def _list_not_string(cls, value: Any) -> Any:
-            if isinstance(value, str):
-                raise PydanticCustomError("list_type", 'must be a list of strings, not one string: send {"texts": ["..."]}')
-            return value
+        def _one_text_is_a_list_of_one(cls, value: Any) -> Any:
+            return [value] if isinstance(value, str) else value
 
         @model_validator(mode="after")
         def _one_id_per_text(self) -> "ClassifyRequest":

@@ -18,6 +18,8 @@ Settings come from FRAMING_* environment variables (serving/config.py). If no mo
 import asyncio
 import logging
 
+import aiohttp
+
 import bentoml
 from bentoml.exceptions import BentoMLException
 from starlette.responses import JSONResponse
@@ -27,6 +29,7 @@ from serving.middleware import ErrorMessageMiddleware, RequestGuardMiddleware
 from serving.schemas import DocumentPrediction, Prediction, request_models
 
 logger = logging.getLogger("bentoml.service")
+INTERNAL_RETRIES = 2
 
 
 class StartupError(BentoMLException, RuntimeError):
@@ -99,9 +102,16 @@ class FramingService:
             await asyncio.sleep(0.2)
 
     async def _call(self, name: str, arg):
-        if hasattr(self.model, "to_async"):
-            return await getattr(self.model.to_async, name)(arg)
-        return await asyncio.to_thread(getattr(self.model, name), arg)
+        if not hasattr(self.model, "to_async"):
+            return await asyncio.to_thread(getattr(self.model, name), arg)
+        for attempt in range(INTERNAL_RETRIES + 1):
+            try:
+                return await getattr(self.model.to_async, name)(arg)
+            except aiohttp.ClientConnectionError:
+                # Under sustained load the model worker closes a kept-alive connection just as the
+                # client reuses it; nothing was processed, and prediction is idempotent: send it again.
+                if attempt == INTERNAL_RETRIES:
+                    raise
 
     @bentoml.api(input_spec=ClassifyRequest)
     async def classify(self, texts: list[str], ids: list | None = None) -> list[Prediction]:

@@ -32,3 +32,15 @@ def test_no_label_name_is_spelled_out_in_code():
                  for path in (REPO / folder).rglob("*.py")
                  for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []
+
+
+def test_an_absent_label_must_be_one_of_the_axis_labels(tmp_path):
+    import json
+
+    from labels.schema import SCHEMA_PATH
+
+    raw = json.loads(SCHEMA_PATH.read_text())
+    raw["axes"][0]["absent_label"] = "no-such-label"
+    (tmp_path / "schema.json").write_text(json.dumps(raw))
+    with pytest.raises(SchemaError, match="absent_label 'no-such-label' is not one of its labels"):
+        load_schema(tmp_path / "schema.json")

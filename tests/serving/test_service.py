@@ -111,6 +111,15 @@ def test_classify_echoes_ids_and_flags_truncation(server):
     assert [b["truncated"] for b in body] == [False, True]
 
 
+def test_one_passage_may_be_sent_as_a_plain_string(server, predictor):
+    text = "Officials said the drills were routine and posed no threat to anyone."
+    r = server.post("/classify", {"texts": text})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body) == 1 and body[0]["id"] == 0
+    assert body[0]["risk_framing"]["label"] == predictor.predict([text])[0]["risk_framing"]["label"]
+
+
 def test_classify_document(server, predictor):
     r = server.post("/classify_document", {"text": ARTICLE})
     assert r.status_code == 200, r.text
@@ -131,7 +140,7 @@ def test_classify_document(server, predictor):
 @pytest.mark.parametrize("payload, status, needle", [
     ({"texts": ["fine text here", "   "]}, 400, "texts[1]"),
     ({"texts": ["fine text here", 3]}, 400, "texts[1]"),
-    ({"texts": "one string"}, 400, "texts"),
+    ({"texts": "   "}, 400, "texts[0]"),
     ({"text": ["wrong field"]}, 400, "texts"),
     ({}, 400, "texts"),
     ({"texts": []}, 400, "texts"),

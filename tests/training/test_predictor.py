@@ -52,3 +52,19 @@ def test_predict_document_segments_and_aggregates(tiny_artifact):
         assert all(out["passages"][i][axis]["label"] == doc["label"] for i in doc["supporting_passages"])
     with pytest.raises(InputError, match="no passage found"):
         predictor.predict_document("Just A Headline")
+
+
+def test_a_document_takes_the_absent_label_only_when_its_passages_agree():
+    from labels.schema import load_schema
+    from training.predictor import ABSENT_LABEL_SHARE, document_label
+
+    axis = next(a for a in load_schema().axes if a.absent_label)
+    labels = list(axis.labels)
+    absent = labels.index(axis.absent_label)
+    other = next(i for i in range(len(labels)) if i != absent)
+    mean = np.full(len(labels), 0.0)
+    mean[absent], mean[other] = ABSENT_LABEL_SHARE - 0.05, 1 - ABSENT_LABEL_SHARE + 0.05
+    assert document_label(mean, labels, axis.absent_label) == labels[other]  # most probable, yet not enough
+    mean[absent], mean[other] = ABSENT_LABEL_SHARE + 0.05, 1 - ABSENT_LABEL_SHARE - 0.05
+    assert document_label(mean, labels, axis.absent_label) == axis.absent_label
+    assert document_label(np.array([0.2, 0.3, 0.5]), ["a", "b", "c"], None) == "c"  # no absent label: plain argmax
