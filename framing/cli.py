@@ -78,13 +78,18 @@ def _train(args) -> int:
     predictor = train(config, corpus, out_dir=args.out, corpus_root=args.root)
     print(summary(predictor.config))
     if args.register:
-        try:
-            from training.artifact import register_bentoml
-        except ImportError:
-            print("bentoml is not installed: not registered in the model store", file=sys.stderr)
-        else:
-            print(f"registered in the BentoML model store as {register_bentoml(args.out)}")
+        _register(args.out)
     return 0
+
+
+def _register(folder: Path) -> None:
+    """Copy an artifact folder into the local BentoML model store, so `framing serve` finds it by tag."""
+    try:
+        from training.artifact import register_bentoml
+    except ImportError:
+        print("bentoml is not installed: not registered in the model store", file=sys.stderr)
+    else:
+        print(f"registered in the BentoML model store as {register_bentoml(folder)}")
 
 
 def _evaluate(args) -> int:
@@ -148,12 +153,7 @@ def _export(args) -> int:
     print(f"exporting and qualifying backends for {args.model}; about 1-3 min for MiniLM on 2 cores", file=sys.stderr)
     export_backends(args.model, load_corpus(args.root), config, log=lambda line: print(line, file=sys.stderr))
     if args.register:
-        try:
-            from training.artifact import register_bentoml
-        except ImportError:
-            print("bentoml is not installed: not registered in the model store", file=sys.stderr)
-        else:
-            print(f"registered in the BentoML model store as {register_bentoml(args.model)}")
+        _register(args.model)
     return 0
 
 
