@@ -62,7 +62,7 @@ def _summary(evaluation: dict | None, test_reports: dict, corpus_info: dict, mod
         out.update({
             "source": "evaluation JSON", "evaluated_model": evaluation.get("model_version"),
             "test": evaluation.get("test", {}),
-            "seed": {k: seed[k] for k in ("model", "baseline", "documents", "per_article") if k in seed},
+            "seed": {k: seed[k] for k in ("model", "baseline", "model_minus_baseline", "documents", "per_article") if k in seed},
             "documents": evaluation.get("documents", {}),
             "calibration_dev": evaluation.get("calibration"),
         })
@@ -166,7 +166,8 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     where = {
         "scored_by": primary,
         "note": f"{', '.join(train_config.train_splits)}: out-of-fold; {', '.join(other_splits)}: the {primary} trained on all training passages",
-        "test": (evaluation or {}).get("test") or test_reports,
+        # The evaluation's test block also holds the model-minus-baseline differences: confusion matrices only here.
+        "test": {k: v for k, v in ((evaluation or {}).get("test") or test_reports).items() if k != "model_minus_baseline"},
         "held_out": {a: axis_report(gold_all[a], all_probs[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()},
         "breakdowns": breakdowns(all_rows, all_probs, axes),
         "joint": joint_table(all_rows, all_probs, axes),

@@ -63,6 +63,11 @@ def _ci(rep: dict) -> str:
     return f"{rep['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def _points(d: dict) -> str:
+    lo, hi = d["ci95"]
+    return f"{100 * d['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+
+
 def _summary(r: dict) -> str:
     s, axes = r["summary"], list(r["schema"]["axes"])
     c = s["corpus"]
@@ -77,6 +82,10 @@ def _summary(r: dict) -> str:
             if rep:
                 name = "fine-tuned" if who in ("model", "fine-tuned") else "baseline"
                 rows.append([escape(label), escape(name)] + [_ci(rep.get(a)) for a in axes])
+        diff = block.get("model_minus_baseline")
+        if diff:
+            rows.append([escape(label), "fine-tuned minus baseline (paired bootstrap)"]
+                        + [_points(diff[a]) if a in diff else "–" for a in axes])
     for label, rep in (("test documents", s.get("documents", {}).get("test")), ("seed documents", s.get("seed", {}).get("documents"))):
         if rep:
             rows.append([escape(label), "fine-tuned"] + [_ci(rep.get(a)) for a in axes])

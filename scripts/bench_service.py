@@ -3,7 +3,8 @@
     python scripts/bench_service.py --model artifacts/model --out runs/bench_service.json
 
 Service: the real server (`framing serve`) on a loopback port; 1, 8 and 32 concurrent clients, each
-sending one corpus passage per request for a fixed time; throughput and p50/p99 latency.
+sending one corpus passage per request for a fixed time, then 8 clients sending 8 passages per request;
+throughput in passages/s and p50/p99 latency per request.
 Batch: `score_file` (what `framing score` runs) on every corpus passage, written to a JSONL file.
 """
 
@@ -30,8 +31,8 @@ def corpus_passages(root: Path) -> list[str]:
     return [p["text"] for _, p in read_jsonl(root / "corpus" / "passages.jsonl")]
 
 
-def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> dict:
-    """`clients` threads, each posting one passage per request in a loop for `seconds`."""
+def load_clients(url: str, texts: list[str], clients: int, seconds: float, per_request: int = 1) -> dict:
+    """`clients` threads, each posting `per_request` passages per request in a loop for `seconds`."""
     latencies: list[float] = []
     errors: list[int] = []
     lock = threading.Lock()
@@ -42,11 +43,11 @@ def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> di
             i = k
             while time.perf_counter() < stop_at:
                 t0 = time.perf_counter()
-                r = http.post(url + "/classify", json={"texts": [texts[i % len(texts)]]})
+                r = http.post(url + "/classify", json={"texts": [texts[(i + m) % len(texts)] for m in range(per_request)]})
                 dt = time.perf_counter() - t0
                 with lock:
                     (latencies if r.status_code == 200 else errors).append(dt if r.status_code == 200 else r.status_code)
-                i += clients
+                i += clients * per_request
 
     start = time.perf_counter()
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
@@ -56,17 +57,18 @@ def load_clients(url: str, texts: list[str], clients: int, seconds: float) -> di
         t.join()
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
-    return {"clients": clients, "requests": len(latencies), "errors": len(errors),
+    return {"clients": clients, "passages_per_request": per_request, "requests": len(latencies), "errors": len(errors),
             "error_statuses": {str(k): errors.count(k) for k in sorted(set(errors))}, "seconds": round(elapsed, 2),
-            "passages_per_s": round(len(latencies) / elapsed, 1),
+            "passages_per_s": round(per_request * len(latencies) / elapsed, 1),
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
 
 
-def bench_service(model: Path, texts: list[str], clients: list[int], seconds: float, workdir: Path) -> list[dict]:
+def bench_service(model: Path, texts: list[str], levels: list[tuple[int, int]], seconds: float, workdir: Path) -> list[dict]:
+    """One load run per (clients, passages per request) level against one server."""
     server = BackgroundServer(args=["--model", str(model)], log=workdir / "server.log").wait_ready()
     try:
         load_clients(server.url, texts, 4, 3)  # warm-up: first calls pay for lazy initialisation
-        return [load_clients(server.url, texts, c, seconds) for c in clients]
+        return [load_clients(server.url, texts, c, seconds, k) for c, k in levels]
     finally:
         server.stop()
 
@@ -83,7 +85,9 @@ def bench_batch(model: Path, texts: list[str], workdir: Path, batch_size: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=Path("artifacts/model"))
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32], help="concurrency levels, one passage per request")
+    parser.add_argument("--batched", type=int, nargs=2, metavar=("CLIENTS", "PASSAGES"), default=[8, 8],
+                        help="one more level: CLIENTS clients sending PASSAGES passages per request (0 0 to skip)")
     parser.add_argument("--seconds", type=float, default=20.0, help="load time per concurrency level")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--out", type=Path, default=Path("runs/bench_service.json"))
@@ -92,16 +96,17 @@ def main() -> None:
     texts = corpus_passages(LABELS_DIR)
     lengths = [len(t.split()) for t in texts]
     with tempfile.TemporaryDirectory() as tmp:
-        service = bench_service(args.model, texts, args.clients, args.seconds, Path(tmp))
+        levels = [(c, 1) for c in args.clients] + ([tuple(args.batched)] if min(args.batched) > 0 else [])
+        service = bench_service(args.model, texts, levels, args.seconds, Path(tmp))
         batch = bench_batch(args.model, texts, Path(tmp), args.batch_size)
     result = {"model": str(args.model), "passages": len(texts), "mean_words": round(float(np.mean(lengths)), 1),
               "service": service, "batch": batch, "machine": machine()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{len(texts)} corpus passages, mean {result['mean_words']} words")
-    print("clients  passages/s  p50 ms  p99 ms  errors")
+    print("clients  passages/request  passages/s  p50 ms  p99 ms  errors")
     for s in service:
-        print(f"{s['clients']:>7}  {s['passages_per_s']:>10}  {s['p50_ms']:>6}  {s['p99_ms']:>6}  {s['errors']:>6} {s['error_statuses'] or ''}")
+        print(f"{s['clients']:>7}  {s['passages_per_request']:>16}  {s['passages_per_s']:>10}  {s['p50_ms']:>6}  {s['p99_ms']:>6}  {s['errors']:>6} {s['error_statuses'] or ''}")
     print(f"batch scorer: {batch['rows']} passages in {batch['seconds']} s = {batch['passages_per_s']} passages/s")
     print(f"written to {args.out}")
 

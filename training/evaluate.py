@@ -18,10 +18,10 @@ from tqdm.auto import tqdm
 from labels.corpus import LABELS_DIR, read_jsonl
 from labels.dataset import load_corpus
 from training.artifact import library_versions
-from training.baseline import baseline_report, baseline_probabilities, fit_baselines
-from training.metrics import axis_report
+from training.baseline import baseline_probabilities, fit_baselines
+from training.metrics import axis_report, paired_difference
 from training.predictor import Predictor
-from training.train import TrainConfig, corpus_rows, evaluate_rows, train
+from training.train import TrainConfig, corpus_rows, train
 
 
 def machine() -> dict:
@@ -55,11 +55,16 @@ def document_report(predictions: list[dict], docs: list[dict], axes: dict[str, l
             for a, labels in axes.items()}
 
 
-def _pooled(per_fold: list[tuple[list[dict], dict[str, np.ndarray]]], axes: dict[str, list[str]]) -> dict:
-    rows = [r for fold_rows, _ in per_fold for r in fold_rows]
-    return {a: axis_report([labels.index(r[a]) for r in rows],
-                           np.concatenate([p[a].argmax(1) for _, p in per_fold]), labels)
-            for a, labels in axes.items()}
+def compare(rows: list[dict], model_probs: dict[str, np.ndarray], baseline_probs: dict[str, np.ndarray],
+            axes: dict[str, list[str]]) -> dict:
+    """Reports for the fine-tuned model and the baseline on the same rows, and the paired difference per axis."""
+    gold = {a: [labels.index(r[a]) for r in rows] for a, labels in axes.items()}
+    return {
+        "model": {a: axis_report(gold[a], model_probs[a].argmax(1), labels) for a, labels in axes.items()},
+        "baseline": {a: axis_report(gold[a], baseline_probs[a].argmax(1), labels) for a, labels in axes.items()},
+        "model_minus_baseline": {a: paired_difference(gold[a], model_probs[a].argmax(1), baseline_probs[a].argmax(1), len(labels))
+                                 for a, labels in axes.items()},
+    }
 
 
 def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], *, progress: bool = True,
@@ -84,9 +89,10 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
                                for a, labels in axes.items()}
         if doc_id in seed_docs:
             doc_preds.append((seed_docs[doc_id], predictor.predict_document(seed_docs[doc_id]["text"])))
+    pooled_rows = [r for fold_rows, _ in model_folds for r in fold_rows]
     return {
-        "model": _pooled(model_folds, axes),
-        "baseline": _pooled(base_folds, axes),
+        **compare(pooled_rows, {a: np.concatenate([p[a] for _, p in model_folds]) for a in axes},
+                  {a: np.concatenate([p[a] for _, p in base_folds]) for a in axes}, axes),
         "per_article": per_article,
         "documents": document_report([p for _, p in doc_preds], [d for d, _ in doc_preds], axes),
         "document_predictions": {d["id"]: {a: {"gold": d["gold"][a], "predicted": p["document"][a]["label"]} for a in axes}
@@ -117,10 +123,9 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
         "machine": machine(),
         "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
         "calibration": predictor.config.get("calibration"),
-        "test": {
-            "model": evaluate_rows(predictor, test_rows),
-            "baseline": baseline_report(train_rows, test_rows, axes, config.seed),
-        },
+        "test": compare(test_rows, predictor.probabilities(predictor.logits([r["text"] for r in test_rows])[0]),
+                        baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r["text"] for r in test_rows], axes),
+                        axes),
         "documents": {
             "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double",
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
@@ -143,12 +148,19 @@ def format_evaluation(r: dict) -> str:
                 lo, hi = m["macro_f1_ci95"]
                 lines.append(f"  {name:<28}{a:<16}macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]  acc {m['accuracy']:.3f}  n={m['n']}")
 
+    def diff(rep):
+        for a, d in rep.get("model_minus_baseline", {}).items():
+            lo, hi = d["ci95"]
+            lines.append(f"  {'  fine-tuned minus baseline':<28}{a:<16}{100 * d['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+
     row("test / fine-tuned", r["test"]["model"])
     row("test / baseline", r["test"]["baseline"])
+    diff(r["test"])
     row("test documents / fine-tuned", r["documents"]["test"])
     if "seed_leave_one_article_out" in r:
         s = r["seed_leave_one_article_out"]
         row("seed LOAO / fine-tuned", s["model"])
         row("seed LOAO / baseline", s["baseline"])
+        diff(s)
         row("seed LOAO documents", s["documents"])
     return "\n".join(lines)

@@ -36,7 +36,7 @@ class TrainConfig:
     base_model: str = DEFAULT_BASE_MODEL
     max_length: int = 256
     batch_size: int = 16
-    epochs: int = 6
+    epochs: int = 10  # with early stopping; 10 vs 6 epochs: dev mean macro-F1 0.896 vs 0.882 (model_card.md)
     learning_rate: float = 1.2e-4  # chosen on dev mean macro-F1 among 5e-5, 8e-5, 1.2e-4 (model_card.md)
     head_learning_rate: float = 2e-3
     weight_decay: float = 0.01

@@ -70,3 +70,25 @@ def test_full_report_fine_tunes_per_fold_with_the_tiny_model(labels_root, tiny_a
     assert {p["learner"] for p in report["learning_curve"]["points"]} == {"baseline", "fine-tuned"}
     assert report["summary"]["source"] == "evaluation JSON"
     assert report["queue"]["rows"][0]["scored_by"] == "fine-tuned"
+
+
+def test_evaluation_differences_reach_the_summary_and_leave_the_confusion_matrices_alone(labels_root, tmp_path):
+    import numpy as np
+
+    from reports.html import render
+    from training.evaluate import compare
+
+    rows = [{"risk_framing": r, "motive_framing": m} for r, m in
+            [("alarmist", "none"), ("neutral", "strategic"), ("downplaying", "transactional"), ("neutral", "none")]]
+    axes = {"risk_framing": ["alarmist", "downplaying", "neutral"], "motive_framing": ["transactional", "strategic", "none"]}
+    right = {a: np.eye(3)[[labels.index(r[a]) for r in rows]] for a, labels in axes.items()}
+    wrong = {a: np.roll(p, 1, axis=1) for a, p in right.items()}
+    test = compare(rows, right, wrong, axes)
+    assert test["model_minus_baseline"]["risk_framing"]["difference"] == pytest.approx(1.0)
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps({"model_version": "x", "test": test, "documents": {"test": {}}}))
+    config = fast_config(folds=2, learning_curve_fractions=(1.0,), learning_curve_seeds=1, top_errors=3, max_explained_words=5)
+    report = build_report(config, evaluation_path=evaluation, root=labels_root, progress=False)
+    assert set(report["where_it_errs"]["test"]) == {"model", "baseline"}
+    html = render(report)
+    assert "fine-tuned minus baseline (paired bootstrap)" in html and "+100.0 points" in html

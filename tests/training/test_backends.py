@@ -199,6 +199,15 @@ def test_bench_runs_every_backend_beside_the_pipeline(exported):
     assert "x pipe" in format_bench(result) and result["machine"]["onnxruntime"]
 
 
+def test_bench_config_is_validated():
+    from training.bench import BenchConfig
+
+    with pytest.raises(ValueError, match="search_rounds"):
+        BenchConfig(search_rounds=0)
+    with pytest.raises(ValueError, match="backends must be among"):
+        BenchConfig(backends=("fp16",))
+
+
 def test_serve_refuses_a_backend_the_model_does_not_offer_before_starting(exported, copy_of):
     folder = copy_of(exported)
     _set_backends(folder, lambda b: b["results"]["onnx-int8"]["agreement"].update({a: 0.5 for a in b["results"]["onnx-int8"]["agreement"]}))

@@ -55,10 +55,12 @@ def test_evaluate_reports_test_baseline_documents_and_seed_folds(corpus_root, tm
     for axis in ("risk_framing", "motive_framing"):
         assert result["test"]["model"][axis]["n"] == len(PASSAGES)
         assert result["test"]["baseline"][axis]["n"] == len(PASSAGES)
+        diff = result["test"]["model_minus_baseline"][axis]
+        assert diff["difference"] == pytest.approx(result["test"]["model"][axis]["macro_f1"] - result["test"]["baseline"][axis]["macro_f1"])
         assert result["documents"]["test"][axis]["n"] == 1
         loao = result["seed_leave_one_article_out"]
         assert loao["model"][axis]["n"] == 2 * len(PASSAGES) and loao["baseline"][axis]["n"] == 2 * len(PASSAGES)
         assert loao["documents"][axis]["n"] == 2
     assert set(result["seed_leave_one_article_out"]["per_article"]) == {"seed-1", "seed-2"}
     assert result["machine"]["cores"] and result["machine"]["torch"]
-    assert "seed LOAO / fine-tuned" in format_evaluation(result)
+    assert "seed LOAO / fine-tuned" in format_evaluation(result) and "fine-tuned minus baseline" in format_evaluation(result)
