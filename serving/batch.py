@@ -288,13 +288,14 @@ def _assemble(parts: Path, output_path: Path, fmt: str, errors_path: Path, axes:
 
 
 def _flat_document(rec: dict, axes: dict[str, list[str]]) -> dict:
-    """One CSV/Parquet row for a scored article: document labels and probabilities, passage count."""
+    """One CSV/Parquet row for a scored article: document labels and probabilities, passage count, headline."""
     row = {"id": rec["id"]}
     for a, labels in axes.items():
         row[a] = rec["document"][a]["label"]
         row.update({f"{a}.{lab}": rec["document"][a]["probs"][lab] for lab in labels})
         row[f"{a}.supporting_passages"] = json.dumps(rec["document"][a]["supporting_passages"])
     row["passages"] = len(rec["passages"])
+    row["headline"] = (rec.get("headline") or {}).get("text", "")  # "" not None: one column type across Parquet chunks
     row["model"] = rec["model"]
     return row
 

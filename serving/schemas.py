@@ -92,9 +92,14 @@ def _response_models() -> tuple[type[BaseModel], type[BaseModel]]:
     prediction = create_model("Prediction", id=(Id, Field(description="the request's id for this text, or its position")), **common)
     passage = create_model("Passage", index=(int, ...), start=(int, Field(description="character offset in the article")),
                            end=(int, ...), text=(str, ...), **common)
+    headline = create_model("Headline", start=(int, Field(description="character offset in the article")), end=(int, ...),
+                            text=(str, ...), **common)
     document = create_model("DocumentLabels", **doc_axis)
-    document_prediction = create_model("DocumentPrediction", __base__=IODescriptor, document=(document, ...), passages=(list[passage], ...),
-                                       model=(str, ...))
+    document_prediction = create_model(
+        "DocumentPrediction", __base__=IODescriptor, document=(document, ...), passages=(list[passage], ...),
+        headline=(headline | None, Field(None, description="the title line above the first passage, scored and counted "
+                                                           "toward the document labels; null when there is none")),
+        model=(str, ...))
     return prediction, document_prediction
 
 

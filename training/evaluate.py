@@ -127,7 +127,8 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
                         baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r["text"] for r in test_rows], axes),
                         axes),
         "documents": {
-            "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double",
+            "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "
+                    "counts as one passage; the absent label needs ABSENT_LABEL_SHARE (training/predictor.py)",
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
         },
     }

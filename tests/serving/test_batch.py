@@ -126,12 +126,20 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating_rows(tmp_path, p
 
 
 def test_documents_mode_scores_whole_articles(tmp_path, predictor):
-    article = "A Headline\n\n" + "\n\n".join(TEXTS[:3])
+    article = "Seoul Weighs Its Options After The Deployment\n\n" + "\n\n".join(TEXTS[:3])
     src = write_jsonl(tmp_path / "docs.jsonl", [{"id": "doc1", "text": article}])
     out = tmp_path / "docs.jsonl.out.jsonl"
     score_file(src, out, predictor, documents=True, progress=False)
     (rec,) = read_output(out)
     assert rec["id"] == "doc1" and len(rec["passages"]) == 3 and set(rec["document"]) == set(predictor.axes)
+    assert rec["headline"]["text"] == "Seoul Weighs Its Options After The Deployment"
+    # Flat formats carry the headline in a column; an article without one gets "", so Parquet chunks share a type.
+    rows = [{"id": "doc1", "text": article}, {"id": "doc2", "text": "\n\n".join(TEXTS[3:5])}]
+    flat = tmp_path / "docs.parquet"
+    score_file(write_jsonl(tmp_path / "two.jsonl", rows), flat, predictor, documents=True, chunk_size=1, progress=False)
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(flat).column("headline").to_pylist() == ["Seoul Weighs Its Options After The Deployment", ""]
 
 
 def test_csv_without_the_text_column_is_a_clear_error(tmp_path):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 AXES = {a.name: list(a.labels) for a in load_schema().axes}
 HEADERS = {"Content-Type": "application/json"}
 ARTICLE = (
-    "Seoul weighs its options\n\n"
+    "Seoul weighs its options after the deployment\n\n"
     "By Jane Roe\n\n"
     "South Korea's intelligence service said on Friday that several thousand North Korean soldiers had reached Russia.\n\n"
     "Officials in Seoul said the deployment made a clash on the peninsula no more likely than it was last year.\n\n"
@@ -127,6 +127,9 @@ def test_classify_document(server, predictor):
     expected = predictor.predict_document(ARTICLE)
     assert [p["text"] for p in body["passages"]] == [p["text"] for p in expected["passages"]]
     assert len(body["passages"]) == 3  # headline, byline and the comment box are not passages
+    head = body["headline"]  # not a passage, but scored and counted toward the document labels
+    assert head["text"] == "Seoul weighs its options after the deployment" and ARTICLE[head["start"]:head["end"]] == head["text"]
+    assert head["risk_framing"] == expected["headline"]["risk_framing"]
     for p in body["passages"]:
         check_prediction(p)
         assert ARTICLE[p["start"]:p["end"]] == p["text"]

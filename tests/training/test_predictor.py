@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.predictor import InputError, Predictor
+from training.predictor import HEADLINE_WEIGHT, InputError, Predictor
 
 from ..conftest import PASSAGES
 
@@ -38,16 +38,27 @@ def test_bad_input_names_the_item(tiny_artifact, bad, message):
         Predictor.from_artifact(tiny_artifact).predict(bad)
 
 
-def test_predict_document_segments_and_aggregates(tiny_artifact):
+@pytest.mark.parametrize("title", ["Will The Pact Drag Seoul Into War?", None])
+def test_predict_document_segments_and_aggregates(tiny_artifact, title):
     predictor = Predictor.from_artifact(tiny_artifact)
-    article = "A Headline\n\nBy Jane Doe\n\n" + "\n\n".join(TEXTS[:4])
+    # A section heading between passages is not the headline.
+    article = (f"{title}\n\n" if title else "") + "By Jane Doe\n\n" + "\n\n".join(TEXTS[:2]) + "\n\nWhat Comes Next\n\n" + "\n\n".join(TEXTS[2:4])
     out = predictor.predict_document(article)
     assert [p["text"] for p in out["passages"]] == TEXTS[:4]
+    scored = out["passages"]
+    if title:
+        head = out["headline"]
+        assert head["text"] == title and article[head["start"]:head["end"]] == title
+        assert {k: head[k] for k in predictor.axes} == {k: predictor.predict([title])[0][k] for k in predictor.axes}
+        scored = scored + [head]
+    else:
+        assert out["headline"] is None
     for axis, labels in predictor.axes.items():
         doc = out["document"][axis]
         assert doc["label"] in labels
-        weights = np.array([2.0, 1.0, 1.0, 2.0]) / 6
-        expected = weights @ np.array([[p[axis]["probs"][lab] for lab in labels] for p in out["passages"]])
+        weights = np.array([2.0, 1.0, 1.0, 2.0] + ([HEADLINE_WEIGHT] if title else []))
+        weights /= weights.sum()
+        expected = weights @ np.array([[p[axis]["probs"][lab] for lab in labels] for p in scored])
         np.testing.assert_allclose([doc["probs"][lab] for lab in labels], expected, atol=1e-5)
         assert all(out["passages"][i][axis]["label"] == doc["label"] for i in doc["supporting_passages"])
     with pytest.raises(InputError, match="no passage found"):
