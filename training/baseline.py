@@ -7,8 +7,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
-from training.metrics import axis_report
-
 
 def make_baseline(seed: int = 0):
     """A fresh, untrained pipeline for one axis."""
@@ -34,10 +32,3 @@ def baseline_probabilities(models: dict, texts: list[str], axes: dict[str, list[
         full[:, models[a].classes_] = p
         out[a] = full
     return out
-
-
-def baseline_report(train_rows: list[dict], eval_rows: list[dict], axes: dict[str, list[str]], seed: int = 0) -> dict:
-    """Per-axis report of a baseline trained on train_rows and scored on eval_rows."""
-    models = fit_baselines(train_rows, axes, seed)
-    probs = baseline_probabilities(models, [r["text"] for r in eval_rows], axes)
-    return {a: axis_report([labels.index(r[a]) for r in eval_rows], probs[a].argmax(1), labels) for a, labels in axes.items()}

@@ -30,12 +30,16 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> float:
     return float(per_class(m)[2][present].mean()) if present.any() else 0.0
 
 
+def _resampled(score, n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """score(indices) for n_resamples draws of n indices with replacement."""
+    rng = np.random.default_rng(seed)
+    return np.array([score(idx) for idx in rng.integers(0, n, size=(n_resamples, n))])
+
+
 def bootstrap_interval(y_true, y_pred, n_labels: int, *, n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of macro-F1, resampling passages with replacement."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    rng = np.random.default_rng(seed)
-    scores = [macro_f1(y_true[idx], y_pred[idx], n_labels)
-              for idx in rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))]
+    scores = _resampled(lambda i: macro_f1(y_true[i], y_pred[i], n_labels), len(y_true), n_resamples, seed)
     alpha = (1 - level) / 2
     return float(np.quantile(scores, alpha)), float(np.quantile(scores, 1 - alpha))
 
@@ -50,9 +54,8 @@ def paired_difference(y_true, pred_a, pred_b, n_labels: int, *, n_resamples: int
     y_true, pred_a, pred_b = np.asarray(y_true), np.asarray(pred_a), np.asarray(pred_b)
     if not len(y_true) == len(pred_a) == len(pred_b):
         raise ValueError(f"gold and predictions differ in length: {len(y_true)}, {len(pred_a)}, {len(pred_b)}")
-    rng = np.random.default_rng(seed)
-    diffs = np.array([macro_f1(y_true[i], pred_a[i], n_labels) - macro_f1(y_true[i], pred_b[i], n_labels)
-                      for i in rng.integers(0, len(y_true), size=(n_resamples, len(y_true)))])
+    diffs = _resampled(lambda i: macro_f1(y_true[i], pred_a[i], n_labels) - macro_f1(y_true[i], pred_b[i], n_labels),
+                       len(y_true), n_resamples, seed)
     alpha = (1 - level) / 2
     return {"n": int(len(y_true)),
             "difference": macro_f1(y_true, pred_a, n_labels) - macro_f1(y_true, pred_b, n_labels),

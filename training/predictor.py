@@ -27,7 +27,7 @@ HEADLINE_WEIGHT = 1.0
 # An article takes an axis's "no signal" label (schema `absent_label`, e.g. no motive given) only when
 # that label holds at least this share of the weighted passage probability: an article that explains
 # motives in two passages out of six still rests on that explanation. Chosen on the 25 dev documents
-# (motive accuracy 0.36 with a plain argmax, 0.72 at 0.7; 0.68 at 0.8 and above).
+# with the previous model (motive accuracy 0.36 with a plain argmax, 0.72 at 0.7; 0.68 at 0.8 and above).
 ABSENT_LABEL_SHARE = 0.7
 # Used when the artifact records no measured batch size (not exported) and the caller gives none.
 DEFAULT_BATCH_SIZE = 32
