@@ -181,6 +181,19 @@ def bench_pipeline(artifact, texts: list[str], latency_texts: list[str]) -> dict
     return result
 
 
+def pick_batch_size(seconds_at, batch_sizes: tuple[int, ...], rounds: int, n_texts: int) -> tuple[int, dict[int, float]]:
+    """The batch size with the best passages/s, each size's best over `rounds` interleaved timings.
+
+    Interleaving and keeping each size's best means one slow moment on a shared machine slows one
+    timing of one size, not a whole size's result, so it cannot pick the batch size.
+    """
+    rates = dict.fromkeys(batch_sizes, 0.0)
+    for _ in range(rounds):
+        for b in batch_sizes:
+            rates[b] = max(rates[b], n_texts / seconds_at(b))
+    return max(rates, key=rates.get), rates
+
+
 def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[str], search_texts: list[str],
                   config: BenchConfig) -> tuple[dict, dict[str, np.ndarray]]:
     """Batch-1 latency, the fastest batch size on a sample, then every passage at that size; and the labels."""
@@ -193,15 +206,14 @@ def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[s
     predictor.batch_size = 1
     predictor.predict(latency_texts[:4])  # warm-up
     result = {"load_s": round(load_s, 2), "batch1": _latency(lambda t: predictor.predict([t]), latency_texts)}
-    # Interleaved rounds, best of each: one slow moment on a shared machine must not pick the batch size.
-    rates = dict.fromkeys(config.batch_sizes, 0.0)
-    for _ in range(config.search_rounds):
-        for b in config.batch_sizes:
-            predictor.batch_size = b
-            start = time.perf_counter()
-            predictor.predict(search_texts)
-            rates[b] = max(rates[b], len(search_texts) / (time.perf_counter() - start))
-    best = max(rates, key=rates.get)
+
+    def seconds_at(b: int) -> float:
+        predictor.batch_size = b
+        start = time.perf_counter()
+        predictor.predict(search_texts)
+        return time.perf_counter() - start
+
+    best, rates = pick_batch_size(seconds_at, config.batch_sizes, config.search_rounds, len(search_texts))
     lengths = sorted(len(i) for i in predictor.tokenizer(search_texts, truncation=True, max_length=predictor.max_length)["input_ids"])
     predictor.batch_size, predictor.max_batch_tokens = best, best * lengths[len(lengths) // 2]
     start = time.perf_counter()
