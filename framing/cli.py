@@ -96,7 +96,8 @@ def _evaluate(args) -> int:
     from training.evaluate import evaluate, format_evaluation
     from training.train import dump_json
 
-    result = evaluate(args.model, seed_folds=not args.no_seed_folds, root=args.root, backend=args.backend)
+    result = evaluate(args.model, seed_folds=not args.no_seed_folds, training_seeds=args.training_seeds, root=args.root,
+                      backend=args.backend)
     dump_json(result, args.out)
     print(format_evaluation(result))
     print(f"wrote {args.out}")
@@ -240,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--out", type=Path, default=Path("runs/evaluation.json"))
     p.add_argument("--no-seed-folds", action="store_true", help="skip the five leave-one-seed-article-out trainings")
+    p.add_argument("--training-seeds", type=int, default=1, metavar="N",
+                   help="also retrain the recipe with N-1 more seeds and report the test spread (default 1: the artifact alone)")
     p.add_argument("--backend", help=f"one of {backends} for the artifact's own figures (default: the one `framing export` chose)")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_evaluate)

@@ -65,6 +65,7 @@ def _summary(evaluation: dict | None, test_reports: dict, corpus_info: dict, mod
             "seed": {k: seed[k] for k in ("model", "baseline", "model_minus_baseline", "documents", "per_article") if k in seed},
             "documents": evaluation.get("documents", {}),
             "calibration_dev": evaluation.get("calibration"),
+            "training_seeds": evaluation.get("training_seeds"),
         })
     else:
         out.update({"source": "computed by the report (no evaluation JSON given)", "test": test_reports, "seed": {}, "documents": {}})

@@ -100,13 +100,41 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
     }
 
 
-def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = True, root: Path = LABELS_DIR,
-             make_model=None, backend: str | None = None) -> dict:
+def training_seed_spread(config: TrainConfig, corpus, rows: list[dict], own: dict, baseline_probs: dict[str, np.ndarray],
+                         axes: dict[str, list[str]], seeds: int, *, progress: bool = True, root: Path = LABELS_DIR,
+                         make_model=None) -> dict:
+    """Test figures of the same recipe retrained with `seeds - 1` more seeds, beside the artifact's own (`own`).
+
+    One training run is one draw: on a few hundred passages the seed alone moves macro-F1 by points,
+    so a single model's margin over the baseline says little without this spread.
+    """
+    per_seed = {str(config.seed): {a: {"macro_f1": own["model"][a]["macro_f1"],
+                                       "minus_baseline": own["model_minus_baseline"][a]["difference"]} for a in axes}}
+    for seed in tqdm(range(config.seed + 1, config.seed + seeds), desc="training seeds", unit="run", disable=not progress):
+        tokenizer, model = make_model() if make_model else (None, None)
+        predictor = train(replace(config, seed=seed), corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
+        report = compare(rows, predictor.probabilities(predictor.logits([r["text"] for r in rows])[0]), baseline_probs, axes)
+        per_seed[str(seed)] = {a: {"macro_f1": report["model"][a]["macro_f1"],
+                                   "minus_baseline": report["model_minus_baseline"][a]["difference"]} for a in axes}
+    summary = {}
+    for a in axes:
+        for key in ("macro_f1", "minus_baseline"):
+            values = [r[a][key] for r in per_seed.values()]
+            summary.setdefault(a, {})[key] = {"mean": float(np.mean(values)), "min": float(min(values)), "max": float(max(values))}
+    return {"seeds": [int(s) for s in per_seed], "per_seed": per_seed, "summary": summary,
+            "note": "the artifact's own seed through its served backend; the other seeds fp32, not saved"}
+
+
+def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int = 1, progress: bool = True,
+             root: Path = LABELS_DIR, make_model=None, backend: str | None = None) -> dict:
     """All evaluation figures for a trained artifact, as one JSON-ready dict.
 
-    `make_model` returns a fresh (tokenizer, model) for each leave-one-out training; by default
-    the artifact's own base model (tests pass a tiny random BERT).
+    `training_seeds` > 1 retrains the artifact's recipe with more seeds and reports the test spread.
+    `make_model` returns a fresh (tokenizer, model) for each leave-one-out or extra-seed training; by
+    default the artifact's own base model (tests pass a tiny random BERT).
     """
+    if isinstance(training_seeds, bool) or not isinstance(training_seeds, int) or training_seeds < 1:
+        raise ValueError(f"training_seeds must be an integer of at least 1 (1: the artifact alone), got {training_seeds!r}")
     started = time.perf_counter()
     predictor = Predictor.from_artifact(artifact_dir, backend=backend)
     cfg = dict(predictor.config["training_config"])
@@ -116,6 +144,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
     train_rows = corpus_rows(corpus, config.train_splits)
     test_rows = corpus_rows(corpus, (config.test_split,))
     test_docs = documents_of(config.test_split, root)
+    test_baseline = baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r["text"] for r in test_rows], axes)
     result = {
         "model_version": predictor.version,
         "backend": predictor.backend,
@@ -124,14 +153,16 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, progress: bool = Tr
         "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
         "calibration": predictor.config.get("calibration"),
         "test": compare(test_rows, predictor.probabilities(predictor.logits([r["text"] for r in test_rows])[0]),
-                        baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r["text"] for r in test_rows], axes),
-                        axes),
+                        test_baseline, axes),
         "documents": {
             "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "
                     "counts as one passage; the absent label needs ABSENT_LABEL_SHARE (training/predictor.py)",
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
         },
     }
+    if training_seeds > 1:
+        result["training_seeds"] = training_seed_spread(config, corpus, test_rows, result["test"], test_baseline, axes,
+                                                        training_seeds, progress=progress, root=root, make_model=make_model)
     if seed_folds:
         result["seed_leave_one_article_out"] = seed_leave_one_out(config, corpus, axes, progress=progress, root=root,
                                                                   make_model=make_model)
@@ -157,6 +188,11 @@ def format_evaluation(r: dict) -> str:
     row("test / fine-tuned", r["test"]["model"])
     row("test / baseline", r["test"]["baseline"])
     diff(r["test"])
+    for a, s in r.get("training_seeds", {}).get("summary", {}).items():
+        f, d = s["macro_f1"], s["minus_baseline"]
+        lines.append(f"  {'test / ' + str(len(r['training_seeds']['seeds'])) + ' training seeds':<28}{a:<16}macro-F1 {f['mean']:.3f} "
+                     f"(min {f['min']:.3f}, max {f['max']:.3f})  minus baseline {100 * d['mean']:+.1f} points "
+                     f"(min {100 * d['min']:+.1f}, max {100 * d['max']:+.1f})")
     row("test documents / fine-tuned", r["documents"]["test"])
     if "seed_leave_one_article_out" in r:
         s = r["seed_leave_one_article_out"]

@@ -86,9 +86,11 @@ def test_evaluation_differences_reach_the_summary_and_leave_the_confusion_matric
     test = compare(rows, right, wrong, axes)
     assert test["model_minus_baseline"]["risk_framing"]["difference"] == pytest.approx(1.0)
     evaluation = tmp_path / "evaluation.json"
-    evaluation.write_text(json.dumps({"model_version": "x", "test": test, "documents": {"test": {}}}))
+    spread = {"seeds": [13, 14], "summary": {a: {"minus_baseline": {"mean": -0.02, "min": -0.05, "max": 0.01}} for a in axes}}
+    evaluation.write_text(json.dumps({"model_version": "x", "test": test, "documents": {"test": {}}, "training_seeds": spread}))
     config = fast_config(folds=2, learning_curve_fractions=(1.0,), learning_curve_seeds=1, top_errors=3, max_explained_words=5)
     report = build_report(config, evaluation_path=evaluation, root=labels_root, progress=False)
     assert set(report["where_it_errs"]["test"]) == {"model", "baseline"}
     html = render(report)
     assert "fine-tuned minus baseline (paired bootstrap)" in html and "+100.0 points" in html
+    assert "test passages, 2 training seeds" in html and "-2.0 points (min -5.0, max +1.0)" in html

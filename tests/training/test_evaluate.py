@@ -64,3 +64,36 @@ def test_evaluate_reports_test_baseline_documents_and_seed_folds(corpus_root, tm
     assert set(result["seed_leave_one_article_out"]["per_article"]) == {"seed-1", "seed-2"}
     assert result["machine"]["cores"] and result["machine"]["torch"]
     assert "seed LOAO / fine-tuned" in format_evaluation(result) and "fine-tuned minus baseline" in format_evaluation(result)
+
+
+def test_training_seeds_retrain_the_recipe_and_report_the_spread(corpus_root, tmp_path, tokenizer, monkeypatch):
+    from labels.dataset import load_corpus
+    from training.train import TrainConfig, train
+
+    artifact = tmp_path / "model"
+    config = TrainConfig(base_model="tiny", epochs=1, batch_size=8, max_length=48, num_threads=1, seed=5)
+    train(config, load_corpus(corpus_root), out_dir=artifact, tokenizer=tokenizer, model=tiny_model(), progress=False,
+          corpus_root=corpus_root)
+    with pytest.raises(ValueError, match="training_seeds must be an integer of at least 1"):
+        evaluate(artifact, root=corpus_root, training_seeds=0, seed_folds=False, progress=False)
+
+    seeds, real_train = [], train_module.train
+
+    def spy(cfg, corpus, **kw):
+        seeds.append(cfg.seed)
+        return real_train(cfg, corpus, **kw)
+
+    monkeypatch.setattr("training.evaluate.train", spy)
+    result = evaluate(artifact, root=corpus_root, training_seeds=3, seed_folds=False, progress=False,
+                      make_model=lambda: (tokenizer, tiny_model()))
+    spread = result["training_seeds"]
+    assert seeds == [6, 7] and spread["seeds"] == [5, 6, 7]  # the artifact's own seed is not retrained
+    for axis in ("risk_framing", "motive_framing"):
+        own = spread["per_seed"]["5"][axis]
+        assert own["macro_f1"] == result["test"]["model"][axis]["macro_f1"]
+        assert own["minus_baseline"] == result["test"]["model_minus_baseline"][axis]["difference"]
+        values = [spread["per_seed"][s][axis]["minus_baseline"] for s in ("5", "6", "7")]
+        summary = spread["summary"][axis]["minus_baseline"]
+        assert summary["min"] == min(values) and summary["max"] == max(values)
+        assert summary["mean"] == pytest.approx(sum(values) / 3)
+    assert "3 training seeds" in format_evaluation(result)
