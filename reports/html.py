@@ -68,6 +68,10 @@ def _points(d: dict) -> str:
     return f"{100 * d['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
 
+def _points_range(m: dict) -> str:
+    return f"{100 * m['mean']:+.1f} points (min {100 * m['min']:+.1f}, max {100 * m['max']:+.1f})"
+
+
 def _summary(r: dict) -> str:
     s, axes = r["summary"], list(r["schema"]["axes"])
     c = s["corpus"]
@@ -88,10 +92,8 @@ def _summary(r: dict) -> str:
                         + [_points(diff[a]) if a in diff else "–" for a in axes])
     spread = s.get("training_seeds")
     if spread:
-        def span(m):
-            return f"{100 * m['mean']:+.1f} points (min {100 * m['min']:+.1f}, max {100 * m['max']:+.1f})"
         rows.append([escape(f"test passages, {len(spread['seeds'])} training seeds"), "fine-tuned minus baseline (mean, range)"]
-                    + [span(spread["summary"][a]["minus_baseline"]) if a in spread["summary"] else "–" for a in axes])
+                    + [_points_range(spread["summary"][a]["minus_baseline"]) if a in spread["summary"] else "–" for a in axes])
     for label, rep in (("test documents", s.get("documents", {}).get("test")), ("seed documents", s.get("seed", {}).get("documents"))):
         if rep:
             rows.append([escape(label), "fine-tuned"] + [_ci(rep.get(a)) for a in axes])
