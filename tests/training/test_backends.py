@@ -211,8 +211,8 @@ def test_bench_config_is_validated():
 def test_one_slow_timing_does_not_pick_the_batch_size():
     from training.bench import pick_batch_size
 
-    # Batch 16 is truly fastest (1 s) but its first timing hit a busy moment (10 s); batch 8 takes 2 s.
-    timings = {8: iter([2.0, 2.0, 2.0]), 16: iter([10.0, 1.0, 1.0])}
+    # Batch 16 is truly fastest (1 s) but its first and last timings hit busy moments (10 s); batch 8 takes 2 s.
+    timings = {8: iter([2.0, 2.0, 2.0]), 16: iter([10.0, 1.0, 10.0])}
     best, rates = pick_batch_size(lambda b: next(timings[b]), (8, 16), 3, 100)
     assert best == 16 and rates == {8: 50.0, 16: 100.0}
     # A single round has nothing to recover from: the slow moment decides.
