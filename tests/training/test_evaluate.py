@@ -92,6 +92,10 @@ def test_training_seeds_retrain_the_recipe_and_report_the_spread(corpus_root, tm
         own = spread["per_seed"]["5"][axis]
         assert own["macro_f1"] == result["test"]["model"][axis]["macro_f1"]
         assert own["minus_baseline"] == result["test"]["model_minus_baseline"][axis]["difference"]
+        baseline_f1 = result["test"]["baseline"][axis]["macro_f1"]
+        for s in ("6", "7"):  # every seed is measured against the same baseline
+            extra = spread["per_seed"][s][axis]
+            assert extra["minus_baseline"] == pytest.approx(extra["macro_f1"] - baseline_f1)
         values = [spread["per_seed"][s][axis]["minus_baseline"] for s in ("5", "6", "7")]
         summary = spread["summary"][axis]["minus_baseline"]
         assert summary["min"] == min(values) and summary["max"] == max(values)
