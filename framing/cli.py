@@ -17,6 +17,12 @@ from pathlib import Path
 DEFAULT_MODEL_DIR = Path("artifacts/model")
 
 
+def write_json(obj, path: Path) -> None:
+    """Write a command's JSON result (evaluation, benchmark), creating its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1), encoding="utf-8")
+
+
 def _corpus_build(args) -> int:
     from labels.corpus import build
 
@@ -84,21 +90,22 @@ def _train(args) -> int:
 
 def _register(folder: Path) -> None:
     """Copy an artifact folder into the local BentoML model store, so `framing serve` finds it by tag."""
+    from serving.model_store import register_bentoml
+
     try:
-        from training.artifact import register_bentoml
+        tag = register_bentoml(folder)
     except ImportError:
         print("bentoml is not installed: not registered in the model store", file=sys.stderr)
     else:
-        print(f"registered in the BentoML model store as {register_bentoml(folder)}")
+        print(f"registered in the BentoML model store as {tag}")
 
 
 def _evaluate(args) -> int:
     from training.evaluate import evaluate, format_evaluation
-    from training.train import dump_json
 
     result = evaluate(args.model, seed_folds=not args.no_seed_folds, training_seeds=args.training_seeds, root=args.root,
                       backend=args.backend)
-    dump_json(result, args.out)
+    write_json(result, args.out)
     print(format_evaluation(result))
     print(f"wrote {args.out}")
     return 0
@@ -106,7 +113,7 @@ def _evaluate(args) -> int:
 
 def _score(args) -> int:
     from serving.batch import BatchError, print_summary, score_file
-    from training.predictor import Predictor
+    from inference.predictor import Predictor
 
     predictor = Predictor.from_artifact(args.model, batch_size=args.batch_size, backend=args.backend, num_threads=args.threads)
     print(f"backend {predictor.backend}, batch size {predictor.batch_size}, {predictor.num_threads} threads", file=sys.stderr)
@@ -128,8 +135,8 @@ def _serve(args) -> int:
     from serving.run import serve
 
     from serving.config import ModelNotFoundError, locate_model
-    from training.artifact import read_config
-    from training.backends import resolve_backend
+    from inference.artifact import read_config
+    from inference.backends import resolve_backend
 
     settings = Settings.from_env()
     if args.backend is not None:
@@ -148,7 +155,7 @@ def _serve(args) -> int:
 
 def _export(args) -> int:
     from labels.dataset import load_corpus
-    from training.export import ExportConfig, export_backends
+    from inference.export import ExportConfig, export_backends
 
     config = ExportConfig(num_threads=args.threads or 0)
     print(f"exporting and qualifying backends for {args.model}; about 1-3 min for MiniLM on 2 cores", file=sys.stderr)
@@ -159,13 +166,12 @@ def _export(args) -> int:
 
 
 def _bench(args) -> int:
-    from training.bench import BenchConfig, format_bench, run_bench
-    from training.train import dump_json
+    from inference.bench import BenchConfig, format_bench, run_bench
 
     config = BenchConfig(passages=args.passages, num_threads=args.threads or 0, backends=tuple(args.backends or ()),
                          pipeline=not args.no_pipeline)
     result = run_bench(args.model, config, root=args.root, log=lambda line: print(line, file=sys.stderr))
-    dump_json(result, args.out)
+    write_json(result, args.out)
     print(format_bench(result))
     print(f"wrote {args.out}")
     return 0
@@ -199,7 +205,7 @@ def _import_labelstudio(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from labels.corpus import LABELS_DIR
-    from training.backends import BACKENDS
+    from inference.backends import BACKENDS
 
     backends = ", ".join(BACKENDS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
@@ -36,3 +37,29 @@ def load_corpus(root: Path = LABELS_DIR) -> DatasetDict:
         rows.setdefault(rec["split"], []).append(row)
     feats = features()
     return DatasetDict({split: Dataset.from_list(r, features=feats) for split, r in sorted(rows.items())})
+
+
+def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] = ()) -> list[dict]:
+    """Rows of the given splits (label columns as label names), minus excluded documents."""
+    schema = load_schema()
+    rows = []
+    for split in splits:
+        if split not in corpus:
+            continue
+        ds = corpus[split]
+        names = {a.name: ds.features[a.name].names for a in schema.axes}
+        for row in ds:
+            if row["doc_id"] in exclude_docs:
+                continue
+            rows.append({**row, **{a: names[a][row[a]] for a in names}})
+    return rows
+
+
+def corpus_fingerprint(root: Path = LABELS_DIR) -> str:
+    """A hash of the built corpus files, recorded so a model names the data it learned from."""
+    h = hashlib.sha256()
+    for name in ("passages.jsonl", "documents.jsonl"):
+        path = Path(root) / "corpus" / name
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import load_corpus
+from labels.dataset import corpus_fingerprint, corpus_rows, load_corpus
 from labels.schema import load_schema
 from reports.active import annotation_queue, load_unlabelled
 from reports.agreement import agreement_section
@@ -26,8 +26,8 @@ from reports.learning_curve import baseline_learner, learning_curve, model_learn
 from reports.reliability import model_reliability, probability_reliability
 from reports.scoring import Scorer, fit_baseline_scorer, gold_indices, predictor_scorer
 from training.metrics import axis_report
-from training.predictor import Predictor
-from training.train import TrainConfig, corpus_fingerprint, corpus_rows
+from inference.predictor import Predictor
+from training.train import TrainConfig
 
 BASELINE, MODEL = "baseline", "fine-tuned"
 

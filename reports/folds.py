@@ -10,7 +10,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
-from training.train import TrainConfig, corpus_rows, train
+from labels.dataset import corpus_rows
+from training.train import TrainConfig, train
 
 
 def document_folds(rows: list[dict], k: int, seed: int = 0) -> list[list[int]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from training.calibration import expected_calibration_error, reliability_bins
-from training.predictor import Predictor, softmax
+from inference.predictor import Predictor, softmax
 
 N_BINS = 10
 

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from training.baseline import baseline_probabilities, fit_baselines
-from training.predictor import Predictor
+from inference.predictor import Predictor
 
 Scorer = Callable[[list[str]], dict[str, np.ndarray]]
 

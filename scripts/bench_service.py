@@ -23,8 +23,8 @@ import numpy as np
 from labels.corpus import LABELS_DIR, read_jsonl
 from serving.batch import score_file
 from serving.run import BackgroundServer
-from training.evaluate import machine
-from training.predictor import Predictor
+from inference.machine import machine
+from inference.predictor import Predictor
 
 
 def corpus_passages(root: Path) -> list[str]:

@@ -10,7 +10,7 @@
     FRAMING_MAX_BATCH_SIZE      texts the adaptive batcher merges into one predictor call (default: 128)
     FRAMING_BACKEND             fp32, bf16, onnx-fp32 or onnx-int8 (default: the fastest that passed `framing export`)
 
-This module imports neither torch nor bentoml (training.backends loads them only when called):
+This module imports neither torch nor bentoml (inference.backends and serving.model_store load them only when called):
 the `framing serve` wrapper reads it cheaply.
 """
 
@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from training.backends import BACKENDS
+from inference.backends import BACKENDS
+from serving.model_store import LATEST
 
-DEFAULT_MODEL = "news-framing:latest"  # training.artifact.BENTOML_MODEL_NAME, latest version
+DEFAULT_MODEL = LATEST
 TRAIN_HINT = "train one with `framing train`"
 
 
@@ -115,9 +116,9 @@ def locate_model(source: str) -> Path:
     """The artifact folder for `source` (a folder, or a tag in the local BentoML model store), checked loadable.
 
     Raises ModelNotFoundError with one line that says what is missing and names `framing train`.
-    Imports torch (through training.artifact): call it where the model is about to be loaded anyway.
+    Imports torch (through inference.artifact): call it where the model is about to be loaded anyway.
     """
-    from training.artifact import ArtifactError, read_config
+    from inference.artifact import ArtifactError, read_config
 
     if _looks_like_path(source):
         path = Path(source).expanduser()

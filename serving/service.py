@@ -49,8 +49,8 @@ class FramingModel:
     @bentoml.on_deployment
     def check_model() -> None:
         """Runs once in the `bentoml serve` process, before any worker starts."""
-        from training.artifact import read_config
-        from training.backends import BackendError, resolve_backend
+        from inference.artifact import read_config
+        from inference.backends import BackendError, resolve_backend
 
         try:
             path = locate_model(SETTINGS.model)
@@ -59,7 +59,7 @@ class FramingModel:
             raise StartupError(str(e)) from None
 
     def __init__(self) -> None:
-        from training.predictor import Predictor
+        from inference.predictor import Predictor
 
         path = locate_model(SETTINGS.model)  # ModelNotFoundError: one line naming `framing train`
         self.predictor = Predictor.from_artifact(path, backend=SETTINGS.backend or None)
@@ -72,7 +72,7 @@ class FramingModel:
 
     @bentoml.api
     def predict_document(self, text: str) -> dict:
-        from training.predictor import InputError
+        from inference.predictor import InputError
 
         try:
             return self.predictor.predict_document(text)

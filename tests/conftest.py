@@ -9,7 +9,7 @@ from transformers import AutoTokenizer, BertConfig
 from labels.dataset import features
 from labels.schema import load_schema
 from training.base_model import resolve_base_model
-from training.model import FramingModel
+from inference.model import FramingModel
 
 RISK, MOTIVE = (a.labels for a in load_schema().axes)
 

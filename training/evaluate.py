@@ -6,8 +6,6 @@ path the service and batch scorer use.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,25 +14,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import load_corpus
-from training.artifact import library_versions
+from inference.machine import machine
+from labels.dataset import corpus_rows, load_corpus
 from training.baseline import baseline_probabilities, fit_baselines
 from training.metrics import axis_report, paired_difference
-from training.predictor import Predictor
-from training.train import TrainConfig, corpus_rows, train
-
-
-def machine() -> dict:
-    """The machine the figures were measured on."""
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), **library_versions()}
+from inference.predictor import Predictor
+from training.train import TrainConfig, train
 
 
 def documents_of(split: str, root: Path = LABELS_DIR) -> list[dict]:
@@ -156,7 +141,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
                         test_baseline, axes),
         "documents": {
             "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "
-                    "counts as one passage; the absent label needs ABSENT_LABEL_SHARE (training/predictor.py)",
+                    "counts as one passage; the absent label needs ABSENT_LABEL_SHARE (inference/predictor.py)",
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
         },
     }

@@ -6,8 +6,6 @@ One readable flow: load splits -> build model -> train with early stopping on de
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -20,13 +18,14 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from labels.corpus import LABELS_DIR
+from labels.dataset import corpus_fingerprint, corpus_rows
 from labels.schema import load_schema
-from training.artifact import Artifact, library_versions, save_artifact
+from inference.artifact import Artifact, library_versions, save_artifact
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
 from training.metrics import axis_report, macro_f1
-from training.model import FramingModel
-from training.predictor import Predictor, encode, pad_batch, softmax
+from inference.model import FramingModel
+from inference.predictor import Predictor, encode, pad_batch, softmax
 
 
 @dataclass
@@ -76,32 +75,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] = ()) -> list[dict]:
-    """Rows of the given splits (label columns as label names), minus excluded documents."""
-    schema = load_schema()
-    rows = []
-    for split in splits:
-        if split not in corpus:
-            continue
-        ds = corpus[split]
-        names = {a.name: ds.features[a.name].names for a in schema.axes}
-        for row in ds:
-            if row["doc_id"] in exclude_docs:
-                continue
-            rows.append({**row, **{a: names[a][row[a]] for a in names}})
-    return rows
-
-
-def corpus_fingerprint(root: Path = LABELS_DIR) -> str:
-    """A hash of the built corpus files, recorded so a model names the data it learned from."""
-    h = hashlib.sha256()
-    for name in ("passages.jsonl", "documents.jsonl"):
-        path = Path(root) / "corpus" / name
-        if path.exists():
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def _label_ids(rows: list[dict], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
@@ -261,8 +234,3 @@ def summary(config: dict) -> str:
     for axis, c in config.get("calibration", {}).items():
         lines.append(f"  calibration {axis:<16}T={c['temperature']:.2f}  ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}")
     return "\n".join(lines)
-
-
-def dump_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1), encoding="utf-8")

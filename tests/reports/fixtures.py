@@ -26,7 +26,7 @@ FILLER = ("Reporters", "Sources", "Observers", "Diplomats", "Analysts", "Witness
 
 
 def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[dict]:
-    """Rows shaped like training.train.corpus_rows output, labels carried by signal phrases."""
+    """Rows shaped like labels.dataset.corpus_rows output, labels carried by signal phrases."""
     rng = np.random.default_rng(seed)
     rows = []
     for d in range(n_docs):

@@ -3,7 +3,7 @@ import pytest
 
 from reports.explain import occlusion, top_words, word_spans
 from reports.scoring import predictor_scorer
-from training.predictor import Predictor
+from inference.predictor import Predictor
 
 from .fixtures import AXES, MOTIVE, RISK
 

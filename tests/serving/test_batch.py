@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from serving.batch import BatchError, read_rows, score_file
-from training.predictor import Predictor
+from inference.predictor import Predictor
 
 from ..conftest import PASSAGES
 

@@ -14,7 +14,7 @@ import pytest
 
 from labels.schema import load_schema
 from serving.run import BackgroundServer, free_port
-from training.predictor import Predictor
+from inference.predictor import Predictor
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def bentoml_home(tmp_path_factory, tiny_artifact):
     In a child process: BentoML fixes its home folder when first imported.
     """
     home = tmp_path_factory.mktemp("bentoml")
-    code = "import sys; from pathlib import Path; from training.artifact import register_bentoml; print(register_bentoml(Path(sys.argv[1])))"
+    code = "import sys; from pathlib import Path; from serving.model_store import register_bentoml; print(register_bentoml(Path(sys.argv[1])))"
     r = subprocess.run([sys.executable, "-c", code, str(tiny_artifact)], env={**os.environ, "BENTOML_HOME": str(home)},
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

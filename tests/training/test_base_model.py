@@ -7,9 +7,9 @@ import pytest
 import torch
 from transformers import MPNetConfig, MPNetModel
 
-from training.artifact import load_artifact
+from inference.artifact import load_artifact
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
-from training.predictor import Predictor
+from inference.predictor import Predictor
 from training.train import TrainConfig, train
 
 from ..conftest import PASSAGES, make_corpus

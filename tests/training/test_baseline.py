@@ -2,7 +2,7 @@ from labels.schema import load_schema
 import numpy as np
 
 from training.baseline import baseline_probabilities, fit_baselines
-from training.train import corpus_rows
+from labels.dataset import corpus_rows
 
 from ..conftest import make_corpus
 

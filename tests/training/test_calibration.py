@@ -3,7 +3,7 @@
 import numpy as np
 
 from training.calibration import expected_calibration_error, fit_temperature, nll
-from training.predictor import softmax
+from inference.predictor import softmax
 
 
 def test_temperature_scaling_lowers_the_nll_of_an_overconfident_model():

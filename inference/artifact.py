@@ -4,7 +4,7 @@
     framing_config.json    schema version, label lists, temperatures, base model, max length,
                            training config, corpus fingerprint, metrics, library versions
     tokenizer files        as saved by the tokenizer
-    onnx/                  optional ONNX exports written by `framing export` (training/export.py)
+    onnx/                  optional ONNX exports written by `framing export` (inference/export.py)
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase
 
 from labels.schema import load_schema
-from training.model import FramingModel
+from inference.model import FramingModel
 
 WEIGHTS = "model.safetensors"
 CONFIG = "framing_config.json"
 FORMAT_VERSION = 1
-BENTOML_MODEL_NAME = "news-framing"
 _PICKLE_NAMES = ("pytorch_model.bin", "model.bin", "model.pt", "model.pth", "model.pkl", "model.ckpt")
 
 
@@ -126,17 +125,3 @@ def load_artifact(path: Path) -> Artifact:
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     return Artifact(model, tokenizer, config, path)
-
-
-def register_bentoml(path: Path, name: str = BENTOML_MODEL_NAME) -> str:
-    """Copy the artifact folder into the local BentoML model store; returns the tag."""
-    import bentoml
-
-    config = read_config(path)
-    with bentoml.models.create(name, metadata={"model_version": config["model_version"], "schema_version": config["schema_version"]}) as bento_model:
-        for item in Path(path).iterdir():
-            if item.is_file():
-                shutil.copy2(item, Path(bento_model.path) / item.name)
-            elif item.is_dir():  # onnx/ from `framing export`
-                shutil.copytree(item, Path(bento_model.path) / item.name)
-    return str(bento_model.tag)

@@ -1,6 +1,6 @@
 """`framing export`: write ONNX exports into a trained artifact, qualify every backend against fp32, time them.
 
-For each backend (training/backends.py) the artifact's config gets, under "backends":
+For each backend (inference/backends.py) the artifact's config gets, under "backends":
 label agreement with fp32 per axis on every corpus passage, dev macro-F1 and its drop in points,
 passages/s at each batch size on this machine, the fastest batch size and token budget, and for
 ONNX files their sha256 and the logit tolerance the load-time check allows. A backend under
@@ -28,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-from training.artifact import load_artifact, write_config
-from training.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, ONNX_DIR, ONNX_FILES, REFERENCE,
+from inference.artifact import load_artifact, write_config
+from labels.dataset import corpus_rows
+from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, ONNX_DIR, ONNX_FILES, REFERENCE,
                                default_threads, onnx_forward, onnx_session, qualification_failure, sha256,
                                unavailable_reason)
 from training.metrics import macro_f1
-from training.predictor import Predictor
+from inference.predictor import Predictor
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 CHECK_TEXTS = 8
@@ -210,8 +211,6 @@ def _sample(texts: list[str], n: int) -> list[str]:
 def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, dev_split: str | None = None,
                     log=print) -> dict:
     """Export, qualify and time every backend for the artifact at `path`; returns (and saves) its "backends" record."""
-    from training.train import corpus_rows
-
     config = config or ExportConfig()
     path = Path(path)
     started = time.perf_counter()

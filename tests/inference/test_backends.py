@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import training.backends as backends
+import inference.backends as backends
 from serving.config import ConfigError, Settings
-from training.artifact import ArtifactError, load_artifact, read_config, write_config
-from training.backends import BACKENDS, BackendError, sha256
-from training.predictor import Predictor, plan_batches
+from inference.artifact import ArtifactError, load_artifact, read_config, write_config
+from inference.backends import BACKENDS, BackendError, sha256
+from inference.predictor import Predictor, plan_batches
 
 from ..conftest import PASSAGES
 
@@ -122,7 +122,7 @@ def test_a_tampered_onnx_file_is_refused(exported, copy_of):
 
 
 def test_an_export_whose_outputs_diverge_is_refused(exported, copy_of, tmp_path):
-    from training.export import export_onnx, fuse
+    from inference.export import export_onnx, fuse
 
     folder = copy_of(exported)
     artifact = load_artifact(folder)
@@ -184,7 +184,7 @@ def test_batches_are_sorted_capped_and_bucketed_by_tokens():
 
 
 def test_bench_runs_every_backend_beside_the_pipeline(exported):
-    from training.bench import BenchConfig, format_bench, run_bench
+    from inference.bench import BenchConfig, format_bench, run_bench
 
     config = BenchConfig(passages=12, latency_passages=4, search_passages=8, batch_sizes=(2, 4), num_threads=1,
                          matmul_seconds=0.02, matmul_shapes=((64, 64, 64),))
@@ -200,7 +200,7 @@ def test_bench_runs_every_backend_beside_the_pipeline(exported):
 
 
 def test_bench_config_is_validated():
-    from training.bench import BenchConfig
+    from inference.bench import BenchConfig
 
     with pytest.raises(ValueError, match="search_rounds"):
         BenchConfig(search_rounds=0)
@@ -209,7 +209,7 @@ def test_bench_config_is_validated():
 
 
 def test_one_slow_timing_does_not_pick_the_batch_size():
-    from training.bench import pick_batch_size
+    from inference.bench import pick_batch_size
 
     # Batch 16 is truly fastest (1 s) but its first and last timings hit busy moments (10 s); batch 8 takes 2 s.
     timings = {8: iter([2.0, 2.0, 2.0]), 16: iter([10.0, 1.0, 10.0])}

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.artifact import ArtifactError, load_artifact, read_config
-from training.predictor import Predictor
+from inference.artifact import ArtifactError, load_artifact, read_config
+from inference.predictor import Predictor
 from training.train import TrainConfig, train
 
 from ..conftest import PASSAGES, make_corpus, tiny_model

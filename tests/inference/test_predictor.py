@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training.predictor import HEADLINE_WEIGHT, InputError, Predictor
+from inference.predictor import HEADLINE_WEIGHT, InputError, Predictor
 
 from ..conftest import PASSAGES
 
@@ -67,7 +67,7 @@ def test_predict_document_segments_and_aggregates(tiny_artifact, title):
 
 def test_a_document_takes_the_absent_label_only_when_its_passages_agree():
     from labels.schema import load_schema
-    from training.predictor import ABSENT_LABEL_SHARE, document_label
+    from inference.predictor import ABSENT_LABEL_SHARE, document_label
 
     axis = next(a for a in load_schema().axes if a.absent_label)
     labels = list(axis.labels)

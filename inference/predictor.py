@@ -1,7 +1,7 @@
 """The one prediction path: evaluation, the HTTP service and the batch scorer all call `Predictor`.
 
 Tokenisation, truncation, batching, temperature scaling, label decoding and document aggregation
-live here and nowhere else, so what is measured is what is served. A backend (training/backends.py)
+live here and nowhere else, so what is measured is what is served. A backend (inference/backends.py)
 replaces only the forward pass from padded token ids to per-axis logits.
 """
 
@@ -14,8 +14,8 @@ import torch
 
 from labels.schema import load_schema
 from labels.segment import Dropped, Segmentation, segment
-from training.artifact import Artifact, ArtifactError, load_artifact
-from training.backends import ONNX_FILES, open_backend, resolve_backend, torch_forward
+from inference.artifact import Artifact, ArtifactError, load_artifact
+from inference.backends import ONNX_FILES, open_backend, resolve_backend, torch_forward
 
 # Document rule: the lead and the conclusion weigh most in a reader's impression of an article.
 LEAD_CONCLUSION_WEIGHT = 2.0

@@ -6,11 +6,11 @@
     onnx-int8  ONNX Runtime on the same graph with int8 weights (dynamic per-channel, or static if that
                is what keeps agreement)
 
-`framing export` (training/export.py) writes the ONNX files into the artifact's onnx/ folder and records,
+`framing export` (inference/export.py) writes the ONNX files into the artifact's onnx/ folder and records,
 per backend, its label agreement with fp32, its dev macro-F1, its speed and its measured batch size in
 framing_config.json under "backends". Only backends that pass the bar there are offered.
 
-Tokenisation, batching and decoding stay in training/predictor.py. This module imports torch and
+Tokenisation, batching and decoding stay in inference/predictor.py. This module imports torch and
 onnxruntime only inside functions, so serving/config.py can read BACKENDS without loading either.
 """
 
@@ -183,7 +183,7 @@ def onnx_forward(session, axes: list[str]) -> Forward:
 
 def open_backend(name: str, artifact, num_threads: int) -> Forward:
     """The Forward for backend `name` on `artifact`; an ONNX file that is not the exported one is refused."""
-    from training.artifact import ArtifactError
+    from inference.artifact import ArtifactError
 
     if name == "fp32":
         return torch_forward(artifact.model)

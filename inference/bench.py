@@ -10,7 +10,6 @@ Each figure is also given as a ratio to the pipeline and as a fraction of the ce
 
 from __future__ import annotations
 
-import importlib.metadata
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from labels.corpus import LABELS_DIR, read_jsonl
-from training.backends import BACKENDS, REFERENCE, default_threads, offered, unavailable_reason
+from inference.backends import BACKENDS, REFERENCE, default_threads, offered, unavailable_reason
+from inference.machine import machine_info
 
 # The matrix unit each backend's heavy work runs on, to compare it with the right ceiling.
 PRECISION = {"fp32": "fp32", "bf16": "bf16", "onnx-fp32": "fp32", "onnx-int8": "int8"}
 # An FFN-shaped product (tokens x hidden x intermediate of MiniLM) and a square one; the faster sets the ceiling.
 MATMUL_SHAPES = ((1024, 384, 1536), (1024, 1024, 1024))
-CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni")
 
 
 @dataclass
@@ -59,25 +58,6 @@ class BenchConfig:
         if not 0 < self.matmul_seconds <= 60:
             raise ValueError(f"matmul_seconds must be in (0, 60], got {self.matmul_seconds}")
         self.num_threads = self.num_threads or default_threads()
-
-
-def machine_info() -> dict:
-    """CPU, cores, the matrix-unit flags that decide bf16/int8 speed, and library versions."""
-    from training.evaluate import machine
-
-    info = machine()
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    info["cpu_flags"] = [f for f in CPU_FLAGS if f in flags]
-    for package in ("onnxruntime", "onnx", "tokenizers", "numpy"):
-        try:
-            info[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            info[package] = None
-    return info
 
 
 def passage_flops(n_tokens: int, encoder_config) -> float:
@@ -197,7 +177,7 @@ def pick_batch_size(seconds_at, batch_sizes: tuple[int, ...], rounds: int, n_tex
 def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[str], search_texts: list[str],
                   config: BenchConfig) -> tuple[dict, dict[str, np.ndarray]]:
     """Batch-1 latency, the fastest batch size on a sample, then every passage at that size; and the labels."""
-    from training.predictor import Predictor
+    from inference.predictor import Predictor
 
     t0 = time.perf_counter()
     predictor = Predictor.from_artifact(path, backend=name, num_threads=config.num_threads, require_qualified=False)
@@ -239,7 +219,7 @@ def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LAB
     """Every measurement, as one JSON-ready dict."""
     import torch
 
-    from training.artifact import load_artifact
+    from inference.artifact import load_artifact
 
     config = config or BenchConfig()
     path = Path(path)

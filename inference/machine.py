@@ -1,0 +1,42 @@
+"""The machine figures were measured on: CPU, cores, matrix-unit flags and library versions."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+
+from inference.artifact import library_versions
+
+CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni")
+
+
+def machine() -> dict:
+    """The machine the figures were measured on."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), **library_versions()}
+
+
+def machine_info() -> dict:
+    """CPU, cores, the matrix-unit flags that decide bf16/int8 speed, and library versions."""
+    info = machine()
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    info["cpu_flags"] = [f for f in CPU_FLAGS if f in flags]
+    for package in ("onnxruntime", "onnx", "tokenizers", "numpy"):
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = None
+    return info
