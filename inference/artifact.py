@@ -19,8 +19,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoTokenizer, PreTrainedTokenizerBase
 
-from labels.schema import load_schema
 from inference.model import FramingModel
+from labels.schema import load_schema
 
 WEIGHTS = "model.safetensors"
 CONFIG = "framing_config.json"

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from labels.corpus import LABELS_DIR, read_jsonl
+from inference.artifact import load_artifact
 from inference.backends import BACKENDS, REFERENCE, default_threads, offered, unavailable_reason
 from inference.machine import machine_info
+from inference.predictor import Predictor, token_budget, token_lengths
+from labels.corpus import LABELS_DIR, read_jsonl
 
 # The matrix unit each backend's heavy work runs on, to compare it with the right ceiling.
 PRECISION = {"fp32": "fp32", "bf16": "bf16", "onnx-fp32": "fp32", "onnx-int8": "int8"}
@@ -135,7 +137,8 @@ def pipeline_model(artifact):
     return model.eval()
 
 
-def _latency(run_one, texts: list[str]) -> dict:
+def latency(run_one, texts: list[str]) -> dict:
+    """p50/p95 milliseconds and passages/s of `run_one` called on one text at a time."""
     times = []
     for text in texts:
         t0 = time.perf_counter()
@@ -153,7 +156,7 @@ def bench_pipeline(artifact, texts: list[str], latency_texts: list[str]) -> dict
     pipe = pipeline("text-classification", model=pipeline_model(artifact), tokenizer=artifact.tokenizer, device="cpu")
     kwargs = {"truncation": True, "max_length": int(artifact.config["max_length"])}
     pipe(texts[:4], **kwargs)  # warm-up
-    result = {"batch1": _latency(lambda t: pipe([t], **kwargs), latency_texts)}
+    result = {"batch1": latency(lambda t: pipe([t], **kwargs), latency_texts)}
     start = time.perf_counter()
     pipe(texts, **kwargs)
     result["passages_per_s"] = round(len(texts) / (time.perf_counter() - start), 1)
@@ -174,33 +177,37 @@ def pick_batch_size(seconds_at, batch_sizes: tuple[int, ...], rounds: int, n_tex
     return max(rates, key=rates.get), rates
 
 
+def search_batch_size(predictor, texts: list[str], batch_sizes: tuple[int, ...], rounds: int) -> dict:
+    """The one batch-size search (bench and export): `predictor.predict` on `texts` at each size, best of `rounds`.
+
+    Returns the fastest batch size, the token budget that goes with it and passages/s at every size.
+    """
+    predictor.predict(texts[: max(batch_sizes)], batch_size=max(batch_sizes))  # warm-up: first calls allocate and pick kernels
+
+    def seconds_at(b: int) -> float:
+        start = time.perf_counter()
+        predictor.predict(texts, batch_size=b)
+        return time.perf_counter() - start
+
+    best, rates = pick_batch_size(seconds_at, tuple(batch_sizes), rounds, len(texts))
+    return {"batch_size": best, "max_batch_tokens": token_budget(best, predictor.token_lengths(texts)),
+            "passages_per_s_at_best": round(rates[best], 1),
+            "passages_per_s_by_batch_size": {str(b): round(r, 1) for b, r in rates.items()}}
+
+
 def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[str], search_texts: list[str],
                   config: BenchConfig) -> tuple[dict, dict[str, np.ndarray]]:
     """Batch-1 latency, the fastest batch size on a sample, then every passage at that size; and the labels."""
-    from inference.predictor import Predictor
-
     t0 = time.perf_counter()
     predictor = Predictor.from_artifact(path, backend=name, num_threads=config.num_threads, require_qualified=False)
     load_s = time.perf_counter() - t0
-    predictor.max_batch_tokens = None
-    predictor.batch_size = 1
-    predictor.predict(latency_texts[:4])  # warm-up
-    result = {"load_s": round(load_s, 2), "batch1": _latency(lambda t: predictor.predict([t]), latency_texts)}
-
-    def seconds_at(b: int) -> float:
-        predictor.batch_size = b
-        start = time.perf_counter()
-        predictor.predict(search_texts)
-        return time.perf_counter() - start
-
-    best, rates = pick_batch_size(seconds_at, config.batch_sizes, config.search_rounds, len(search_texts))
-    lengths = sorted(len(i) for i in predictor.tokenizer(search_texts, truncation=True, max_length=predictor.max_length)["input_ids"])
-    predictor.batch_size, predictor.max_batch_tokens = best, best * lengths[len(lengths) // 2]
+    predictor.predict(latency_texts[:4], batch_size=1)  # warm-up
+    result = {"load_s": round(load_s, 2), "batch1": latency(lambda t: predictor.predict([t], batch_size=1), latency_texts)}
+    search = search_batch_size(predictor, search_texts, config.batch_sizes, config.search_rounds)
     start = time.perf_counter()
-    logits, _ = predictor.logits(texts)
-    probabilities = predictor.probabilities(logits)  # what predict() adds after the forward pass
-    result.update(batch_size=best, max_batch_tokens=predictor.max_batch_tokens,
-                  passages_per_s_by_batch_size={str(b): round(r, 1) for b, r in rates.items()},
+    probabilities = predictor.probabilities(texts, batch_size=search["batch_size"], max_batch_tokens=search["max_batch_tokens"])
+    result.update(batch_size=search["batch_size"], max_batch_tokens=search["max_batch_tokens"],
+                  passages_per_s_by_batch_size=search["passages_per_s_by_batch_size"],
                   passages_per_s=round(len(texts) / (time.perf_counter() - start), 1))
     return result, {a: p.argmax(1) for a, p in probabilities.items()}
 
@@ -219,8 +226,6 @@ def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LAB
     """Every measurement, as one JSON-ready dict."""
     import torch
 
-    from inference.artifact import load_artifact
-
     config = config or BenchConfig()
     path = Path(path)
     started = time.perf_counter()
@@ -228,8 +233,7 @@ def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LAB
     artifact = load_artifact(path)
     texts = corpus_texts(root, config.passages)
     latency_texts, search_texts = texts[: config.latency_passages], texts[: config.search_passages]
-    max_length = int(artifact.config["max_length"])
-    tokens = [len(i) for i in artifact.tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    tokens = token_lengths(artifact.tokenizer, texts, int(artifact.config["max_length"]))
     encoder_config = artifact.model.encoder.config
     gflop = float(np.mean([passage_flops(n, encoder_config) for n in tokens])) / 1e9
     log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens, {gflop:.2f} GFLOP each; {config.num_threads} threads")

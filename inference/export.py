@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from inference.artifact import load_artifact, write_config
-from labels.dataset import corpus_rows
 from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, ONNX_DIR, ONNX_FILES, REFERENCE,
                                default_threads, onnx_forward, onnx_session, qualification_failure, sha256,
                                unavailable_reason)
-from training.metrics import macro_f1
+from inference.bench import latency, search_batch_size
 from inference.predictor import Predictor
+from labels.dataset import corpus_rows
+from training.metrics import macro_f1
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
 CHECK_TEXTS = 8
@@ -50,6 +51,7 @@ class ExportConfig:
     num_threads: int = 0  # 0: every CPU this process may use
     speed_passages: int = 64
     sensitivity_passages: int = 48
+    search_rounds: int = 3  # each batch size timed this many times, interleaved; its best counts
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     opset: int = 17
 
@@ -57,7 +59,7 @@ class ExportConfig:
         if isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 0:
             raise ValueError(f"num_threads must be 0 (all CPUs) or a positive integer, got {self.num_threads!r}")
         self.num_threads = self.num_threads or default_threads()
-        for name in ("speed_passages", "sensitivity_passages", "opset"):
+        for name in ("speed_passages", "sensitivity_passages", "search_rounds", "opset"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         self.batch_sizes = tuple(sorted(set(self.batch_sizes)))
@@ -164,36 +166,16 @@ def qualify(logits: dict[str, np.ndarray], reference: dict[str, np.ndarray], spl
     }
 
 
-def measure_speed(predictor: Predictor, texts: list[str], batch_sizes: tuple[int, ...]) -> dict:
-    """Passages/s of `predictor.logits` (tokenisation included) at each batch size; the fastest wins."""
-    saved = predictor.batch_size, predictor.max_batch_tokens
-    predictor.max_batch_tokens = None
-    try:
-        predictor.batch_size = max(batch_sizes)
-        predictor.logits(texts[: max(batch_sizes)])  # warm-up: first calls allocate and pick kernels
-        rates, latencies = {}, []
-        for b in batch_sizes:
-            predictor.batch_size = b
-            start = time.perf_counter()
-            if b == 1:
-                for text in texts:
-                    t0 = time.perf_counter()
-                    predictor.logits([text])
-                    latencies.append(time.perf_counter() - t0)
-            else:
-                predictor.logits(texts)
-            rates[b] = len(texts) / (time.perf_counter() - start)
-    finally:
-        predictor.batch_size, predictor.max_batch_tokens = saved
-    best = max(rates, key=rates.get)
-    lengths = sorted(len(ids) for ids in predictor.tokenizer(texts, truncation=True, max_length=predictor.max_length)["input_ids"])
+def measure_speed(predictor: Predictor, texts: list[str], config: ExportConfig) -> dict:
+    """Passages/s at each batch size through the one batch-size search (inference/bench.py), and batch-1 latency."""
+    search = search_batch_size(predictor, texts, config.batch_sizes, config.search_rounds)
+    batch1 = latency(lambda text: predictor.predict([text], batch_size=1), texts)
     return {
-        "batch_size": best,
-        # The token budget that goes with the best batch size: that many passages of median length.
-        "max_batch_tokens": int(best * lengths[len(lengths) // 2]),
-        "passages_per_s": round(rates[best], 1),
-        "passages_per_s_by_batch_size": {str(b): round(r, 1) for b, r in rates.items()},
-        "p50_ms_batch1": round(1000 * float(np.median(latencies)), 2) if latencies else None,
+        "batch_size": search["batch_size"],
+        "max_batch_tokens": search["max_batch_tokens"],
+        "passages_per_s": search["passages_per_s_at_best"],
+        "passages_per_s_by_batch_size": search["passages_per_s_by_batch_size"],
+        "p50_ms_batch1": batch1["p50_ms"],
     }
 
 
@@ -241,9 +223,8 @@ def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, d
 
     reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)
     ref_logits, _ = reference.logits(texts)
-    lengths = [len(x) for x in reference.tokenizer(texts, truncation=True, max_length=reference.max_length)["input_ids"]]
-    check = _check_texts(texts, lengths, CHECK_TEXTS)
-    ref_check, _ = reference._logits(check, reference._forward, len(check))
+    check = _check_texts(texts, reference.token_lengths(texts), CHECK_TEXTS)
+    ref_check, _ = reference.logits(check, batch_size=len(check))
     f1_ref = qualify(ref_logits, ref_logits, splits, dev_gold, axes)["dev_macro_f1"]
     log(f"fp32 reference on {len(texts)} passages ({len(dev_rows)} dev), {config.num_threads} threads")
 
@@ -260,14 +241,13 @@ def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, d
         results[name] = record
         artifact.config["backends"] = backends
         predictor = Predictor(artifact, backend=name, num_threads=config.num_threads, require_qualified=False)
-        record.update(measure_speed(predictor, speed_texts, config.batch_sizes))
+        record.update(measure_speed(predictor, speed_texts, config))
         # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
-        predictor.batch_size, predictor.max_batch_tokens = record["batch_size"], record["max_batch_tokens"]
-        logits, _ = predictor.logits(texts)
+        logits, _ = predictor.logits(texts, batch_size=record["batch_size"], max_batch_tokens=record["max_batch_tokens"])
         record.update(qualify(logits, ref_logits, splits, dev_gold, axes))
         # Per axis: a head that loses a point is not saved by the other head gaining one.
         record["dev_macro_f1_drop_points"] = round(max((100 * (f1_ref[a] - record["dev_macro_f1"][a]) for a in f1_ref), default=0.0), 3)
-        got, _ = predictor._logits(check, predictor._forward, len(check))
+        got, _ = predictor.logits(check, batch_size=len(check))
         diff = max(float(np.abs(got[a] - ref_check[a]).max()) for a in axes)
         # Room for thread-count and CPU-kernel differences; an export that computes something else is far outside it.
         record["load_tolerance"] = round(2 * diff + 0.01, 4)
@@ -341,13 +321,13 @@ def _export_int8(path: Path, fused: Path, tmp: Path, calibration: list[str], ref
 
 def _sensitivity(fused: Path, tmp: Path, nodes: list[str], texts: list[str], reference: Predictor, axes: list[str]) -> list[str]:
     """Nodes ranked by how far quantising only that one moves the logits (mean squared difference), most first."""
-    ref, _ = reference._logits(texts, reference._forward, QUALIFY_BATCH_SIZE)
+    ref, _ = reference.logits(texts, batch_size=QUALIFY_BATCH_SIZE)
     scores = {}
     for k, node in enumerate(nodes):
         one = tmp / f"one-{k}.onnx"
         quantise_int8(fused, one, only=[node])
         forward = onnx_forward(onnx_session(one, reference.num_threads), axes)
-        got, _ = reference._logits(texts, forward, QUALIFY_BATCH_SIZE)
+        got, _ = reference.logits(texts, batch_size=QUALIFY_BATCH_SIZE, forward=forward)
         scores[node] = sum(float(((got[a] - ref[a]) ** 2).mean()) for a in axes)
         one.unlink()
     return sorted(nodes, key=lambda n: -scores[n])

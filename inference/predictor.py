@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inference.artifact import Artifact, ArtifactError, load_artifact
+from inference.backends import ONNX_FILES, Forward, open_backend, resolve_backend, torch_forward
 from labels.schema import load_schema
 from labels.segment import Dropped, Segmentation, segment
-from inference.artifact import Artifact, ArtifactError, load_artifact
-from inference.backends import ONNX_FILES, open_backend, resolve_backend, torch_forward
 
 # Document rule: the lead and the conclusion weigh most in a reader's impression of an article.
 LEAD_CONCLUSION_WEIGHT = 2.0
@@ -72,6 +72,17 @@ def encode(tokenizer, texts: list[str], max_length: int) -> tuple[list[list[int]
         out.append(seq)
         truncated.append(cut)
     return out, truncated
+
+
+def token_lengths(tokenizer, texts: list[str], max_length: int) -> list[int]:
+    """Tokens per text as the model reads it: the one place token counts come from."""
+    return [len(seq) for seq in encode(tokenizer, texts, max_length)[0]]
+
+
+def token_budget(batch_size: int, lengths: list[int]) -> int:
+    """The padded-token budget that goes with a batch size: that many passages of median length."""
+    ordered = sorted(lengths)
+    return int(batch_size * ordered[len(ordered) // 2])
 
 
 def plan_batches(lengths: list[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:
@@ -185,6 +196,18 @@ class Predictor:
                                 f"(largest logit difference {diff:.4g}, tolerance {tolerance:.4g}); refusing it; "
                                 f"run `framing export --model {self.artifact.path}` again or choose backend fp32")
 
+    def _batching(self, batch_size: int | None, max_batch_tokens: int | None) -> tuple[int, int | None]:
+        """This call's batch size and token budget: the predictor's own unless the caller names a batch size.
+
+        As in the constructor, the measured token budget belongs with the measured batch size, so a
+        caller's batch size comes with the caller's budget (None: no budget).
+        """
+        if batch_size is None:
+            return self.batch_size, self.max_batch_tokens
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer of at least 1, got {batch_size!r}")
+        return batch_size, max_batch_tokens
+
     def _logits(self, texts: list[str], forward, batch_size: int, max_tokens: int | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
         ids, truncated = encode(self.tokenizer, texts, self.max_length)
         out = {a: np.zeros((len(texts), len(labels)), dtype=np.float32) for a, labels in self.axes.items()}
@@ -196,18 +219,34 @@ class Predictor:
                 out[a][idx] = result[a]
         return out, np.array(truncated, dtype=bool)
 
-    def logits(self, texts: list[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Raw logits per axis (n × labels) and truncation flags, in input order."""
-        return self._logits(check_texts(texts), self._forward, self.batch_size, self.max_batch_tokens)
+    def logits(self, texts: list[str], *, batch_size: int | None = None, max_batch_tokens: int | None = None,
+               forward: Forward | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw logits per axis (n × labels) and truncation flags, in input order.
 
-    def probabilities(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        `batch_size` / `max_batch_tokens` batch this call differently (see `_batching`); `forward` runs
+        another forward pass (e.g. a candidate export) on the same tokenisation and batching.
+        """
+        size, budget = self._batching(batch_size, max_batch_tokens)
+        return self._logits(check_texts(texts), forward or self._forward, size, budget)
+
+    def calibrate(self, logits: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Calibrated probabilities: softmax of logits divided by each head's fitted temperature."""
         return {a: softmax(z, self.temperatures[a]) for a, z in logits.items()}
 
-    def predict(self, texts: list[str]) -> list[dict]:
+    def probabilities(self, texts: list[str], *, batch_size: int | None = None,
+                      max_batch_tokens: int | None = None) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per axis (n × labels) for many texts, in input order."""
+        logits, _ = self.logits(texts, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        return self.calibrate(logits)
+
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Tokens per text as the model reads it (special tokens included, cut at max_length)."""
+        return token_lengths(self.tokenizer, texts, self.max_length)
+
+    def predict(self, texts: list[str], *, batch_size: int | None = None, max_batch_tokens: int | None = None) -> list[dict]:
         """Per text: for each axis the label and calibrated probability of every label; truncation flag."""
-        logits, truncated = self.logits(texts)
-        probs = self.probabilities(logits)
+        logits, truncated = self.logits(texts, batch_size=batch_size, max_batch_tokens=max_batch_tokens)
+        probs = self.calibrate(logits)
         results = []
         for i in range(len(truncated)):
             rec = {}

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR, read_jsonl
 from labels.dataset import corpus_fingerprint, corpus_rows, load_corpus
 from labels.schema import load_schema
@@ -26,7 +27,6 @@ from reports.learning_curve import baseline_learner, learning_curve, model_learn
 from reports.reliability import model_reliability, probability_reliability
 from reports.scoring import Scorer, fit_baseline_scorer, gold_indices, predictor_scorer
 from training.metrics import axis_report
-from inference.predictor import Predictor
 from training.train import TrainConfig
 
 BASELINE, MODEL = "baseline", "fine-tuned"

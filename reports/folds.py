@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from labels.dataset import corpus_rows
+from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from training.train import TrainConfig, train
 
 

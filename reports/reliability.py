@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.calibration import expected_calibration_error, reliability_bins
 from inference.predictor import Predictor, softmax
+from training.calibration import expected_calibration_error, reliability_bins
 
 N_BINS = 10
 
@@ -17,7 +17,7 @@ def _curve(probs: np.ndarray, gold: np.ndarray) -> dict:
 def model_reliability(predictor: Predictor, rows: list[dict]) -> dict:
     """Per axis on rows: raw softmax (before) and the artifact's temperature-scaled probabilities (after)."""
     logits, _ = predictor.logits([r["text"] for r in rows])
-    after = predictor.probabilities(logits)
+    after = predictor.calibrate(logits)
     out = {}
     for a, labels in predictor.axes.items():
         gold = np.array([labels.index(r[a]) for r in rows])

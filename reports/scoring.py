@@ -6,18 +6,15 @@ from typing import Callable
 
 import numpy as np
 
-from training.baseline import baseline_probabilities, fit_baselines
 from inference.predictor import Predictor
+from training.baseline import baseline_probabilities, fit_baselines
 
 Scorer = Callable[[list[str]], dict[str, np.ndarray]]
 
 
 def predictor_scorer(predictor: Predictor) -> Scorer:
     """Calibrated probabilities through the one prediction path."""
-    def score(texts: list[str]) -> dict[str, np.ndarray]:
-        logits, _ = predictor.logits(list(texts))
-        return predictor.probabilities(logits)
-    return score
+    return lambda texts: predictor.probabilities(list(texts))
 
 
 def baseline_scorer(models: dict, axes: dict[str, list[str]]) -> Scorer:

@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from inference.machine import machine
+from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR, read_jsonl
 from serving.batch import score_file
 from serving.run import BackgroundServer
-from inference.machine import machine
-from inference.predictor import Predictor
 
 
 def corpus_passages(root: Path) -> list[str]:

@@ -6,10 +6,10 @@ import pytest
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer, BertConfig
 
+from inference.model import FramingModel
 from labels.dataset import features
 from labels.schema import load_schema
 from training.base_model import resolve_base_model
-from inference.model import FramingModel
 
 RISK, MOTIVE = (a.labels for a in load_schema().axes)
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from labels.corpus import LABELS_DIR, read_jsonl
 from inference.machine import machine
+from inference.predictor import Predictor
+from labels.corpus import LABELS_DIR, read_jsonl
 from labels.dataset import corpus_rows, load_corpus
 from training.baseline import baseline_probabilities, fit_baselines
 from training.metrics import axis_report, paired_difference
-from inference.predictor import Predictor
 from training.train import TrainConfig, train
 
 
@@ -64,8 +64,7 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
         fold = replace(config, exclude_docs=(doc_id,))
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(fold, corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
-        logits, _ = predictor.logits([r["text"] for r in held])
-        probs = predictor.probabilities(logits)
+        probs = predictor.probabilities([r["text"] for r in held])
         model_folds.append((held, probs))
         base_rows = corpus_rows(corpus, fold.train_splits, fold.exclude_docs)
         base_models = fit_baselines(base_rows, axes, config.seed)
@@ -98,7 +97,7 @@ def training_seed_spread(config: TrainConfig, corpus, rows: list[dict], own: dic
     for seed in tqdm(range(config.seed + 1, config.seed + seeds), desc="training seeds", unit="run", disable=not progress):
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(replace(config, seed=seed), corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
-        report = compare(rows, predictor.probabilities(predictor.logits([r["text"] for r in rows])[0]), baseline_probs, axes)
+        report = compare(rows, predictor.probabilities([r["text"] for r in rows]), baseline_probs, axes)
         per_seed[str(seed)] = {a: {"macro_f1": report["model"][a]["macro_f1"],
                                    "minus_baseline": report["model_minus_baseline"][a]["difference"]} for a in axes}
     summary = {}
@@ -137,7 +136,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
         "machine": machine(),
         "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
         "calibration": predictor.config.get("calibration"),
-        "test": compare(test_rows, predictor.probabilities(predictor.logits([r["text"] for r in test_rows])[0]),
+        "test": compare(test_rows, predictor.probabilities([r["text"] for r in test_rows]),
                         test_baseline, axes),
         "documents": {
             "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "

@@ -17,15 +17,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
+from inference.artifact import Artifact, library_versions, save_artifact
+from inference.model import FramingModel
+from inference.predictor import Predictor, encode, pad_batch, softmax
 from labels.corpus import LABELS_DIR
 from labels.dataset import corpus_fingerprint, corpus_rows
 from labels.schema import load_schema
-from inference.artifact import Artifact, library_versions, save_artifact
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
 from training.metrics import axis_report, macro_f1
-from inference.model import FramingModel
-from inference.predictor import Predictor, encode, pad_batch, softmax
 
 
 @dataclass
@@ -85,16 +85,15 @@ def evaluate_rows(predictor: Predictor, rows: list[dict]) -> dict:
     """Per-axis report for rows, through the predictor (the same path the service uses)."""
     if not rows:
         return {}
-    logits, _ = predictor.logits([r["text"] for r in rows])
+    probs = predictor.probabilities([r["text"] for r in rows])
     gold = _label_ids(rows, predictor.axes)
-    probs = predictor.probabilities(logits)
     return {a: axis_report(gold[a], probs[a].argmax(1), labels) for a, labels in predictor.axes.items()}
 
 
 def _mean_macro_f1(predictor: Predictor, rows: list[dict]) -> float:
-    logits, _ = predictor.logits([r["text"] for r in rows])
+    probs = predictor.probabilities([r["text"] for r in rows])
     gold = _label_ids(rows, predictor.axes)
-    return float(np.mean([macro_f1(gold[a], logits[a].argmax(1), len(labels)) for a, labels in predictor.axes.items()]))
+    return float(np.mean([macro_f1(gold[a], probs[a].argmax(1), len(labels)) for a, labels in predictor.axes.items()]))
 
 
 def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer: PreTrainedTokenizerBase | None = None,

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import inference.backends as backends
-from serving.config import ConfigError, Settings
 from inference.artifact import ArtifactError, load_artifact, read_config, write_config
 from inference.backends import BACKENDS, BackendError, sha256
 from inference.predictor import Predictor, plan_batches
+from serving.config import ConfigError, Settings
 
 from ..conftest import PASSAGES
 

@@ -19,6 +19,33 @@ def test_batch_prediction_equals_one_by_one(tiny_artifact):
             np.testing.assert_allclose(together[axis][i], alone[axis][0], atol=1e-4)
 
 
+def test_probabilities_for_many_texts_with_per_call_batching(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact, batch_size=4)
+    probs = predictor.probabilities(TEXTS)
+    predicted = predictor.predict(TEXTS)
+    for axis, labels in predictor.axes.items():
+        assert probs[axis].shape == (len(TEXTS), len(labels))
+        np.testing.assert_allclose(probs[axis], [[p[axis]["probs"][lab] for lab in labels] for p in predicted], atol=1e-5)
+        # The calibrated probabilities, not a plain softmax of the logits.
+        np.testing.assert_allclose(probs[axis], predictor.calibrate(predictor.logits(TEXTS)[0])[axis], atol=1e-6)
+    one_by_one = predictor.probabilities(TEXTS, batch_size=1)
+    budgeted = predictor.probabilities(TEXTS, batch_size=8, max_batch_tokens=40)
+    for axis in probs:
+        np.testing.assert_allclose(one_by_one[axis], probs[axis], atol=1e-4)
+        np.testing.assert_allclose(budgeted[axis], probs[axis], atol=1e-4)
+    assert (predictor.batch_size, predictor.max_batch_tokens) == (4, None)  # per call, not a setting changed
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        predictor.probabilities(TEXTS, batch_size=0)
+
+
+def test_token_lengths_count_what_the_model_reads(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact)
+    long_text = "The convoy moved north. " * 40
+    lengths = predictor.token_lengths([TEXTS[0], long_text])
+    assert lengths[0] == len(predictor.tokenizer(TEXTS[0])["input_ids"])
+    assert lengths[1] == predictor.max_length
+
+
 def test_predict_shape_labels_and_truncation(tiny_artifact):
     predictor = Predictor.from_artifact(tiny_artifact)
     long_text = "The convoy moved north. " * 40

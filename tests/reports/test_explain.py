@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from inference.predictor import Predictor
 from reports.explain import occlusion, top_words, word_spans
 from reports.scoring import predictor_scorer
-from inference.predictor import Predictor
 
 from .fixtures import AXES, MOTIVE, RISK
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from serving.batch import BatchError, read_rows, score_file
 from inference.predictor import Predictor
+from serving.batch import BatchError, read_rows, score_file
 
 from ..conftest import PASSAGES
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from inference.predictor import Predictor
 from labels.schema import load_schema
 from serving.run import BackgroundServer, free_port
-from inference.predictor import Predictor
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,8 @@ import torch
 from transformers import MPNetConfig, MPNetModel
 
 from inference.artifact import load_artifact
-from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from inference.predictor import Predictor
+from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.train import TrainConfig, train
 
 from ..conftest import PASSAGES, make_corpus

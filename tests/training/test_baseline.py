@@ -1,8 +1,8 @@
 from labels.schema import load_schema
 import numpy as np
 
-from training.baseline import baseline_probabilities, fit_baselines
 from labels.dataset import corpus_rows
+from training.baseline import baseline_probabilities, fit_baselines
 
 from ..conftest import make_corpus
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from training.calibration import expected_calibration_error, fit_temperature, nll
 from inference.predictor import softmax
+from training.calibration import expected_calibration_error, fit_temperature, nll
 
 
 def test_temperature_scaling_lowers_the_nll_of_an_overconfident_model():
