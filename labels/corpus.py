@@ -1,8 +1,10 @@
 """Build the annotated corpus: source articles + annotation files -> passage and document records.
 
 Layout (all under `labels/`):
-  sources/{seed,authored}/<name>.txt   the article as published or written, never edited
-  sources/{seed,authored}/<name>.json  its metadata: doc_id, title, outlet_style, topic
+  sources/{seed,authored,coverage}/<name>.txt   the article: seed as published, authored as written,
+                                                coverage paraphrased paragraph by paragraph from a published page
+  sources/{seed,authored,coverage}/<name>.json  its metadata: doc_id, title, outlet_style, topic;
+                                                coverage also source_url, outlet, date, partial
   annotations/*.jsonl                  one line per annotation: passage_id or doc_id, annotator, labels
   corpus/passages.jsonl, corpus/documents.jsonl   the built corpus (`framing corpus build`)
 """
@@ -19,10 +21,16 @@ from labels.schema import Schema, load_schema
 from labels.segment import segment
 
 LABELS_DIR = Path(__file__).parent
-SOURCE_KINDS = ("seed", "authored")
+SOURCE_KINDS = ("seed", "authored", "coverage")
 ADJUDICATOR = "adjudicator"
-SPLIT_FRACTIONS = (("train", 70), ("dev", 15), ("test", 15))  # percent of authored documents
+# Percent of documents, by a hash of the document id. Authored dev/test are kept for reference; the
+# model is chosen and measured on the coverage splits (real text), and both kinds' train share "train".
+SPLIT_FRACTIONS = {
+    "authored": (("train", 70), ("dev", 15), ("test", 15)),
+    "coverage": (("coverage_test", 38), ("coverage_dev", 20), ("train", 42)),
+}
 SEED_SPLIT = "seed"
+COVERAGE_SPLITS = ("coverage_dev", "coverage_test")
 
 
 class CorpusError(ValueError):
@@ -38,6 +46,11 @@ class Document:
     outlet_style: str
     topic: str
     text: str
+    # Provenance of a coverage document (empty for seed and authored ones).
+    source_url: str = ""
+    outlet: str = ""
+    date: str | None = None
+    partial: bool = False
 
 
 @dataclass
@@ -59,13 +72,39 @@ def split_for(doc_id: str, source_kind: str) -> str:
     """Deterministic split by a hash of the document id, so a document never straddles splits."""
     if source_kind == "seed":
         return SEED_SPLIT
-    bucket = int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest(), 16) % 100
+    # Authored ids hash as they always have, so their splits did not move when coverage arrived.
+    key = doc_id if source_kind == "authored" else f"{source_kind}:{doc_id}"
+    bucket = int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % 100
     edge = 0
-    for name, percent in SPLIT_FRACTIONS:
+    for name, percent in SPLIT_FRACTIONS[source_kind]:
         edge += percent
         if bucket < edge:
             return name
     raise AssertionError("split fractions must add up to 100")
+
+
+def _read_metadata(meta_path: Path, root: Path, kind: str, schema: Schema) -> dict:
+    """The metadata next to an article, checked field by field; raise CorpusError naming the file."""
+    rel = meta_path.relative_to(root).as_posix()
+    if not meta_path.exists():
+        txt_rel = meta_path.with_suffix(".txt").relative_to(root).as_posix()
+        raise CorpusError(f"{txt_rel}: no metadata file {meta_path.name}; add one with doc_id, title, outlet_style, topic")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CorpusError(f"{rel}:{e.lineno}: invalid JSON: {e.msg}") from None
+    for key in ("doc_id", "title", "outlet_style", "topic"):
+        if not isinstance(meta.get(key), str) or not meta[key].strip():
+            raise CorpusError(f"{rel}: field {key!r} is missing or empty")
+    if meta["outlet_style"] not in schema.outlet_styles:
+        raise CorpusError(f"{rel}: outlet_style {meta['outlet_style']!r} is not one of {', '.join(schema.outlet_styles)}")
+    if meta["topic"] not in schema.topics:
+        raise CorpusError(f"{rel}: topic {meta['topic']!r} is not one of {', '.join(schema.topics)}")
+    if meta.get("source_kind", kind) != kind:
+        raise CorpusError(f"{rel}: source_kind {meta['source_kind']!r} but the file is under sources/{kind}/; move it or fix the field")
+    if not isinstance(meta.get("partial", False), bool):
+        raise CorpusError(f"{rel}: field 'partial' must be true or false")
+    return meta
 
 
 def load_documents(root: Path = LABELS_DIR, schema: Schema | None = None) -> list[Document]:
@@ -76,24 +115,15 @@ def load_documents(root: Path = LABELS_DIR, schema: Schema | None = None) -> lis
     for kind in SOURCE_KINDS:
         for txt in sorted((root / "sources" / kind).glob("*.txt")):
             rel = txt.relative_to(root).as_posix()
-            meta_path = txt.with_suffix(".json")
-            if not meta_path.exists():
-                raise CorpusError(f"{rel}: no metadata file {meta_path.name}; add one with doc_id, title, outlet_style, topic")
-            try:
-                meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as e:
-                raise CorpusError(f"{meta_path.relative_to(root)}:{e.lineno}: invalid JSON: {e.msg}") from None
-            for key in ("doc_id", "title", "outlet_style", "topic"):
-                if not isinstance(meta.get(key), str) or not meta[key].strip():
-                    raise CorpusError(f"{meta_path.relative_to(root)}: field {key!r} is missing or empty")
-            if meta["outlet_style"] not in schema.outlet_styles:
-                raise CorpusError(f"{meta_path.relative_to(root)}: outlet_style {meta['outlet_style']!r} is not one of {', '.join(schema.outlet_styles)}")
-            if meta["topic"] not in schema.topics:
-                raise CorpusError(f"{meta_path.relative_to(root)}: topic {meta['topic']!r} is not one of {', '.join(schema.topics)}")
+            meta = _read_metadata(txt.with_suffix(".json"), root, kind, schema)
             if meta["doc_id"] in seen:
                 raise CorpusError(f"{rel}: doc_id {meta['doc_id']!r} is already used by {seen[meta['doc_id']]}")
             seen[meta["doc_id"]] = rel
-            docs.append(Document(meta["doc_id"], kind, rel, meta["title"], meta["outlet_style"], meta["topic"], txt.read_text(encoding="utf-8")))
+            docs.append(Document(
+                meta["doc_id"], kind, rel, meta["title"], meta["outlet_style"], meta["topic"],
+                txt.read_text(encoding="utf-8"), source_url=str(meta.get("source_url") or "").strip(),
+                outlet=str(meta.get("outlet") or ""), date=meta.get("date"), partial=meta.get("partial", False),
+            ))
     return docs
 
 
@@ -185,7 +215,7 @@ def build_records(root: Path = LABELS_DIR, schema: Schema | None = None) -> tupl
             passages.append({
                 "id": pid, "doc_id": doc.doc_id, "paragraph_index": index,
                 "start": span.start, "end": span.end, "text": span.text,
-                "source_kind": doc.source_kind, "source_path": doc.path,
+                "source_kind": doc.source_kind, "source_path": doc.path, "outlet": doc.outlet,
                 "outlet_style": doc.outlet_style, "topic": doc.topic, "split": split,
                 "annotations": _annotation_dicts(anns), "gold": gold, "hard_cases": tags,
             })
@@ -194,6 +224,7 @@ def build_records(root: Path = LABELS_DIR, schema: Schema | None = None) -> tupl
         documents.append({
             "id": doc.doc_id, "title": doc.title, "source_kind": doc.source_kind,
             "source_path": doc.path, "outlet_style": doc.outlet_style, "topic": doc.topic,
+            "outlet": doc.outlet, "source_url": doc.source_url, "date": doc.date, "partial": doc.partial,
             "split": split, "n_passages": len(seg.passages),
             "annotations": _annotation_dicts(anns), "gold": gold, "hard_cases": sorted(doc_tags),
         })

@@ -13,6 +13,35 @@ from labels.corpus import LABELS_DIR, read_jsonl
 from labels.schema import load_schema
 
 
+def _label_shares(rows: list[dict], axis) -> dict:
+    n = len(rows)
+    return {lab: {"n": c, "pct": round(100 * c / n, 1) if n else 0.0}
+            for lab in axis.labels for c in [sum(r["gold"][axis.name] == lab for r in rows)]}
+
+
+def kind_stats(passages: list[dict], documents: list[dict], kind: str, schema) -> dict:
+    """One source kind (seed, authored, coverage) on its own: counts, labels, outlets, styles, agreement."""
+    ps = [p for p in passages if p["source_kind"] == kind]
+    ds = [d for d in documents if d["source_kind"] == kind]
+    gold = [p for p in ps if p["gold"]]
+    return {
+        "passages": len(ps), "passages_with_gold": len(gold), "documents": len(ds),
+        "labels": {axis.name: _label_shares(gold, axis) for axis in schema.axes},
+        "labels_by_split": {split: {axis.name: _label_shares([p for p in gold if p["split"] == split], axis) for axis in schema.axes}
+                            for split in sorted({p["split"] for p in gold})},
+        "splits": {split: {"passages": sum(p["split"] == split for p in ps), "documents": sum(d["split"] == split for d in ds)}
+                   for split in sorted({p["split"] for p in ps})},
+        "outlets": len({d.get("outlet") for d in ds if d.get("outlet")}),
+        "documents_by_outlet_style": dict(Counter(d["outlet_style"] for d in ds).most_common()),
+        "documents_by_topic": dict(Counter(d["topic"] for d in ds).most_common()),
+        "adjacent_topic_documents": sum(d["topic"] in schema.adjacent_topics for d in ds),
+        "partial_documents": sum(bool(d.get("partial")) for d in ds),
+        "document_labels": {axis.name: dict(Counter(d["gold"][axis.name] for d in ds if d["gold"])) for axis in schema.axes},
+        "agreement": pooled_agreement(ps, schema.axis_names),
+        "document_agreement": pooled_agreement(ds, schema.axis_names),
+    }
+
+
 def corpus_stats(root: Path = LABELS_DIR) -> dict:
     """Everything `framing corpus stats` prints, as one JSON-ready dict."""
     schema = load_schema()
@@ -68,7 +97,25 @@ def corpus_stats(root: Path = LABELS_DIR) -> dict:
         "document_labels": {
             axis.name: dict(Counter(d["gold"][axis.name] for d in documents if d["gold"])) for axis in schema.axes
         },
+        "by_source_kind": {kind: kind_stats(passages, documents, kind, schema)
+                           for kind in ("seed", "authored", "coverage") if any(p["source_kind"] == kind for p in passages)},
     }
+
+
+def format_kind(kind: str, k: dict) -> list[str]:
+    """The terminal block for one source kind."""
+    out = [f"\n== {kind}: {k['passages']} passages ({k['passages_with_gold']} with gold) in {k['documents']} documents, "
+           f"{k['outlets']} outlets, {k['partial_documents']} partial, {k['adjacent_topic_documents']} on adjacent topics"]
+    out.append("  splits: " + ", ".join(f"{s} {v['passages']} passages / {v['documents']} documents" for s, v in k["splits"].items()))
+    for axis, counts in k["labels"].items():
+        out.append(f"  {axis}: " + ", ".join(f"{lab} {c['n']} ({c['pct']}%)" for lab, c in counts.items()))
+    for split, axes in k["labels_by_split"].items():
+        out.append(f"  {split}: " + "; ".join(f"{a} " + ", ".join(f"{lab} {c['pct']}%" for lab, c in cs.items()) for a, cs in axes.items()))
+    out.append("  outlet styles (documents): " + ", ".join(f"{s} {n}" for s, n in k["documents_by_outlet_style"].items()))
+    out.append("  document labels: " + "; ".join(f"{a}: {dict(c)}" for a, c in k["document_labels"].items()))
+    for label, rows in (("passages", k["agreement"]), ("documents", k["document_agreement"])):
+        out += [f"  agreement, {label:<10}{r['axis']:<16}n={r['n']:<5} agreement {r['agreement']:.3f}  kappa {r['kappa']:.3f}" for r in rows]
+    return out
 
 
 def format_stats(s: dict) -> str:
@@ -98,4 +145,6 @@ def format_stats(s: dict) -> str:
     for kind, rows in s.get("agreement_by_source_kind", {}).items():
         out += [f"  {kind + ' passages, all pairs':<34}{r['axis']:<16}n={r['n']:<5} agreement {r['agreement']:.3f}  kappa {r['kappa']:.3f}"
                 for r in rows]
+    for kind, k in s.get("by_source_kind", {}).items():
+        out += format_kind(kind, k)
     return "\n".join(out)

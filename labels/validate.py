@@ -7,12 +7,23 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from labels.corpus import LABELS_DIR, SEED_SPLIT, CorpusError, build_records, read_jsonl
+from labels.corpus import (
+    COVERAGE_SPLITS, LABELS_DIR, SEED_SPLIT, CorpusError, Document, build_records, load_annotations, load_documents,
+    read_jsonl,
+)
 from labels.schema import Schema, load_schema
 
 MIN_WORDS, MAX_WORDS = 6, 300
 NEAR_DUPLICATE_JACCARD = 0.8
+SHARED_RUN_WORDS = 12  # two documents sharing this many words in a row: one was copied from the other
 _WORD = re.compile(r"\w+")
+# Official names longer than a shared run that any document may spell out in full.
+OFFICIAL_NAMES = (
+    "treaty on comprehensive strategic partnership between the democratic people s republic of korea and the russian federation",
+)
+# Pages kept for the project owner's independent evaluation: a copy ships with the corpus, and the
+# owner's current list (shared/, beside a checkout) is read too when it is there.
+HELD_OUT_LISTS = (LABELS_DIR / "held-out-sources.txt", LABELS_DIR.parent.parent / "shared" / "held-out-sources.txt")
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,67 @@ def near_duplicates(texts: list[str], threshold: float = NEAR_DUPLICATE_JACCARD)
     return sorted(pairs)
 
 
+def normalise_url(url: str) -> str:
+    """An address as compared for identity: no scheme, no `www.`, no fragment, no trailing slash, lower case."""
+    url = re.sub(r"^[a-z][a-z0-9+.-]*://", "", url.strip().lower())
+    url = re.sub(r"^www\.", "", url)
+    return url.split("#", 1)[0].rstrip("/")
+
+
+def load_held_out(paths: tuple[Path, ...] | list[Path] = HELD_OUT_LISTS) -> set[str]:
+    """Normalised addresses from every held-out list that exists (lines starting with # are comments)."""
+    urls: set[str] = set()
+    for path in paths:
+        if Path(path).exists():
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+            urls.update(normalise_url(line) for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    return urls
+
+
+def shared_runs(texts: list[str], n: int = SHARED_RUN_WORDS) -> list[tuple[int, int, str]]:
+    """(i, j, words) for each pair of texts sharing a run of `n` words; the first such run found."""
+    first_owner: dict[tuple[str, ...], int] = {}
+    found: dict[tuple[int, int], str] = {}
+    for j, text in enumerate(texts):
+        folded = " ".join(w.lower() for w in _WORD.findall(text))
+        for name in OFFICIAL_NAMES:
+            folded = folded.replace(name, " | ")  # a break: no run crosses an official name
+        words = folded.split()
+        for k in range(len(words) - n + 1):
+            gram = tuple(words[k:k + n])
+            if "|" in gram:
+                continue
+            i = first_owner.setdefault(gram, j)
+            if i != j and (i, j) not in found:
+                found[(i, j)] = " ".join(gram)
+    return sorted((i, j, words) for (i, j), words in found.items())
+
+
+def check_sources(docs: list[Document], held_out: set[str]) -> list[Problem]:
+    """Coverage provenance (an address, not held out, not used twice) and copied text between documents."""
+    problems: list[Problem] = []
+    url_owner: dict[str, str] = {}
+    for doc in docs:
+        where = doc.path[: -len(".txt")] + ".json"
+        if doc.source_kind != "coverage":
+            continue
+        if not doc.source_url:
+            problems.append(Problem(where, "coverage document has no source_url; add the address of the page it paraphrases"))
+            continue
+        key = normalise_url(doc.source_url)
+        if key in held_out:
+            problems.append(Problem(where, f"source_url {doc.source_url} is held out for independent evaluation; paraphrase another page"))
+        if key in url_owner:
+            problems.append(Problem(where, f"source_url {doc.source_url} is already the source of {url_owner[key]}"))
+        url_owner.setdefault(key, doc.path)
+    for i, j, words in shared_runs([d.text for d in docs]):
+        # Authored pairs predate this check and share only stock phrases; coverage must be its own words.
+        if "coverage" not in (docs[i].source_kind, docs[j].source_kind):
+            continue
+        problems.append(Problem(docs[j].path, f"shares {SHARED_RUN_WORDS} words in a row with {docs[i].path} (\"{words}\"); rewrite it in its own words"))
+    return problems
+
+
 def check_passages(records: list[tuple[int, dict]], path: str, schema: Schema) -> list[Problem]:
     """Schema, text, length, annotation, split and duplicate checks on passage records."""
     problems: list[Problem] = []
@@ -76,6 +148,8 @@ def check_passages(records: list[tuple[int, dict]], path: str, schema: Schema) -
             problems.append(Problem(where, f"document {rec['doc_id']} is in split {rec['split']!r} here but {previous[0]!r} at line {previous[1]}"))
         if rec["split"] == SEED_SPLIT and rec["source_kind"] != "seed":
             problems.append(Problem(where, f"only seed articles belong to split {SEED_SPLIT!r}"))
+        if rec["split"] in COVERAGE_SPLITS and rec["source_kind"] != "coverage":
+            problems.append(Problem(where, f"only coverage articles belong to split {rec['split']!r}"))
         if not rec["annotations"]:
             problems.append(Problem(where, f"passage {rec['id']} ({rec['source_kind']}) has no annotation"))
         elif rec["gold"] is None:
@@ -105,12 +179,24 @@ def check_documents(records: list[tuple[int, dict]], path: str, schema: Schema) 
     return problems
 
 
-def validate(root: Path = LABELS_DIR) -> list[Problem]:
+def check_orphans(root: Path, passages: list[dict], documents: list[dict], schema: Schema) -> list[Problem]:
+    """Annotations whose passage or document no longer exists (its text was edited): they would be lost."""
+    known = {("passage_id", p["id"]) for p in passages} | {("doc_id", d["id"]) for d in documents}
+    return [
+        Problem(ann.where, f"{kind} {target} matches no {kind.split('_')[0]} in sources/; its text changed, so "
+                           f"update the id from `framing corpus passages` or remove the line")
+        for (kind, target), anns in load_annotations(root, schema).items() if (kind, target) not in known
+        for ann in anns
+    ]
+
+
+def validate(root: Path = LABELS_DIR, held_out: set[str] | None = None) -> list[Problem]:
     """All problems with the shipped corpus, including a built corpus that is out of date."""
     schema = load_schema()
-    problems: list[Problem] = []
     try:
         fresh_passages, fresh_docs = build_records(root, schema)
+        problems = check_sources(load_documents(root, schema), load_held_out() if held_out is None else held_out)
+        problems += check_orphans(root, fresh_passages, fresh_docs, schema)
     except CorpusError as e:
         return [Problem("labels", str(e))]
     corpus = root / "corpus"

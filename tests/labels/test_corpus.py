@@ -99,3 +99,37 @@ def test_build_writes_loadable_files_with_provenance(tmp_path):
     assert p["paragraph_index"] == 1 and p["source_kind"] == "authored" and p["topic"] == "nk_troops_ukraine"
     assert ARTICLE[p["start"]:p["end"]] == p["text"]
     assert documents[0]["n_passages"] == 2 and documents[0]["split"] == p["split"]
+
+
+def test_coverage_documents_split_by_article_into_train_and_the_coverage_splits():
+    from labels.corpus import COVERAGE_SPLITS
+    ids_ = [f"cov-x{i:03d}" for i in range(300)]
+    splits = [split_for(d, "coverage") for d in ids_]
+    assert set(splits) == {"train", *COVERAGE_SPLITS}
+    assert 0.3 < splits.count("coverage_test") / len(splits) < 0.46
+    assert all(split_for(d, "coverage") == s for d, s in zip(ids_, splits))
+    # Authored documents never land in a coverage split.
+    assert not {split_for(f"auth-x{i}", "authored") for i in range(300)} & set(COVERAGE_SPLITS)
+
+
+def test_coverage_metadata_is_carried_into_the_records(tmp_path):
+    root = make_root(tmp_path, kind="coverage")
+    meta = {"doc_id": "cov-1", "title": "t", "outlet_style": "broadcaster", "topic": "nk_troops_ukraine", "source_kind": "coverage",
+            "source_url": "https://example.org/a", "outlet": "Example News", "date": "2024-10-25", "partial": True}
+    (root / "sources" / "coverage" / "doc.json").write_text(json.dumps(meta))
+    passages, documents = build_records(root)
+    assert {p["doc_id"] for p in passages} == {"cov-1"} and passages[0]["outlet"] == "Example News"
+    assert {k: documents[0][k] for k in ("source_url", "outlet", "date", "partial")} == {k: meta[k] for k in ("source_url", "outlet", "date", "partial")}
+    assert documents[0]["split"] == passages[0]["split"] == split_for("cov-1", "coverage")
+    meta["source_kind"] = "authored"
+    (root / "sources" / "coverage" / "doc.json").write_text(json.dumps(meta))
+    with pytest.raises(CorpusError, match=r"doc.json: source_kind 'authored' but the file is under sources/coverage/"):
+        build_records(root)
+
+
+def test_no_article_is_in_two_splits_in_the_shipped_corpus():
+    from labels.corpus import LABELS_DIR, read_jsonl
+    by_doc = {}
+    for _, p in read_jsonl(LABELS_DIR / "corpus" / "passages.jsonl"):
+        by_doc.setdefault(p["doc_id"], set()).add(p["split"])
+    assert by_doc and all(len(s) == 1 for s in by_doc.values())
