@@ -34,7 +34,7 @@ from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMEN
                                unavailable_reason)
 from inference.bench import latency, search_batch_size
 from inference.predictor import Predictor
-from labels.dataset import corpus_rows
+from labels.dataset import corpus_rows, gold_ids
 from training.metrics import macro_f1
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32)
@@ -211,14 +211,14 @@ def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, d
     rows = corpus_rows(corpus, tuple(corpus))
     if not rows:
         raise ValueError("the corpus has no passages to qualify backends on; run `framing corpus build`")
-    texts = [r["text"] for r in rows]
-    split_of = np.array([r["split"] for r in rows])
+    texts = [r.text for r in rows]
+    split_of = np.array([r.split for r in rows])
     splits = {s: np.flatnonzero(split_of == s) for s in sorted(set(split_of))}
     # qualify() reads the dev split under this name.
     splits["dev"] = splits.pop(dev_split, np.array([], dtype=int))
-    dev_rows = [r for r in rows if r["split"] == dev_split]
-    dev_gold = {a: np.array([labels.index(r[a]) for r in dev_rows]) for a, labels in axes.items()}
-    calibration = _sample([r["text"] for r in rows if r["split"] in train_splits] or texts, config.sensitivity_passages)
+    dev_rows = [r for r in rows if r.split == dev_split]
+    dev_gold = gold_ids(dev_rows, axes)
+    calibration = _sample([r.text for r in rows if r.split in train_splits] or texts, config.sensitivity_passages)
     speed_texts = _sample(texts, config.speed_passages)
 
     reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)

@@ -1,10 +1,13 @@
-"""Load the built corpus as a Hugging Face `DatasetDict` with `ClassLabel` features from the schema."""
+"""Load the built corpus as a Hugging Face `DatasetDict` with `ClassLabel` features from the schema, and as `CorpusRow`s."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Sequence, Value
 
 from labels.corpus import LABELS_DIR, read_jsonl
@@ -39,8 +42,40 @@ def load_corpus(root: Path = LABELS_DIR) -> DatasetDict:
     return DatasetDict({split: Dataset.from_list(r, features=feats) for split, r in sorted(rows.items())})
 
 
-def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] = ()) -> list[dict]:
-    """Rows of the given splits (label columns as label names), minus excluded documents."""
+@dataclass(frozen=True)
+class CorpusRow:
+    """One gold-labelled passage: its text and metadata, and per axis its label both as a name and as an id.
+
+    The id is the label's position in the schema's list for that axis (the ClassLabel value), so code
+    that needs numbers and code that needs names read the same row and nothing converts between them.
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    split: str
+    labels: dict[str, str]  # axis -> label name
+    label_ids: dict[str, int]  # axis -> position in the schema's label list
+    source_kind: str = ""
+    outlet_style: str = ""
+    topic: str = ""
+    paragraph_index: int = 0
+    hard_cases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_names(cls, *, labels: dict[str, str], **fields) -> "CorpusRow":
+        """A row from label names (tests, synthetic rows); the ids come from the schema."""
+        axes = {a.name: list(a.labels) for a in load_schema().axes}
+        return cls(labels=dict(labels), label_ids={a: axes[a].index(name) for a, name in labels.items()}, **fields)
+
+    def with_label(self, axis: str, name: str) -> "CorpusRow":
+        """The same passage with another label on one axis."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("labels", "label_ids")}
+        return CorpusRow.from_names(labels={**self.labels, axis: name}, **fields)
+
+
+def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] = ()) -> list[CorpusRow]:
+    """Rows of the given splits, minus excluded documents, in split then corpus order."""
     schema = load_schema()
     rows = []
     for split in splits:
@@ -51,8 +86,17 @@ def corpus_rows(corpus, splits: tuple[str, ...], exclude_docs: tuple[str, ...] =
         for row in ds:
             if row["doc_id"] in exclude_docs:
                 continue
-            rows.append({**row, **{a: names[a][row[a]] for a in names}})
+            rows.append(CorpusRow(
+                id=row["id"], doc_id=row["doc_id"], text=row["text"], split=row["split"],
+                labels={a: names[a][row[a]] for a in names}, label_ids={a: row[a] for a in names},
+                source_kind=row["source_kind"], outlet_style=row["outlet_style"], topic=row["topic"],
+                paragraph_index=row["paragraph_index"], hard_cases=tuple(row["hard_cases"])))
     return rows
+
+
+def gold_ids(rows: list[CorpusRow], axes) -> dict[str, np.ndarray]:
+    """Per axis (names in `axes`), the rows' gold label ids as one integer array."""
+    return {a: np.array([r.label_ids[a] for r in rows], dtype=np.int64) for a in axes}
 
 
 def corpus_fingerprint(root: Path = LABELS_DIR) -> str:

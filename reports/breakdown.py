@@ -7,24 +7,24 @@ from itertools import product
 
 import numpy as np
 
-from reports.scoring import gold_indices
+from labels.dataset import CorpusRow, gold_ids
 from training.metrics import macro_f1
 
 BREAKDOWN_FIELDS = ("split", "topic", "outlet_style", "hard_cases")
 NO_TAG = "(no tag)"
 
 
-def _values(row: dict, field: str) -> list[str]:
-    value = row.get(field)
+def _values(row: CorpusRow, field: str) -> list[str]:
+    value = getattr(row, field)
     if isinstance(value, (list, tuple)):
         return list(value) or [NO_TAG]
     return [str(value)]
 
 
-def breakdowns(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, list[str]],
+def breakdowns(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]],
                fields: tuple[str, ...] = BREAKDOWN_FIELDS) -> dict[str, list[dict]]:
     """Per field and value: passages, accuracy and macro-F1 per axis (a passage counts under each of its tags)."""
-    gold = gold_indices(rows, axes)
+    gold = gold_ids(rows, axes)
     pred = {a: probs[a].argmax(1) for a in axes}
     out = {}
     for field in fields:
@@ -43,12 +43,12 @@ def breakdowns(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, l
     return out
 
 
-def joint_table(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, list[str]]) -> list[dict]:
+def joint_table(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]]) -> list[dict]:
     """Per gold (risk, motive) combination: passages, share right on each axis and on both, commonest wrong pair."""
     names = list(axes)
     if len(names) != 2:
         raise ValueError(f"the joint table needs exactly two axes, the schema has {len(names)}")
-    gold = gold_indices(rows, axes)
+    gold = gold_ids(rows, axes)
     pred = {a: probs[a].argmax(1) for a in axes}
     first, second = names
     out = []

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import corpus_fingerprint, corpus_rows, load_corpus
+from labels.dataset import corpus_fingerprint, corpus_rows, gold_ids, load_corpus
 from labels.schema import load_schema
 from reports.active import annotation_queue, load_unlabelled
 from reports.agreement import agreement_section
@@ -25,7 +25,7 @@ from reports.folds import baseline_oof, model_oof
 from reports.label_errors import suspected_errors
 from reports.learning_curve import baseline_learner, learning_curve, model_learner, summarise
 from reports.reliability import model_reliability, probability_reliability
-from reports.scoring import Scorer, fit_baseline_scorer, gold_indices, predictor_scorer
+from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from training.metrics import axis_report
 from training.train import TrainConfig
 
@@ -142,7 +142,7 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     if predictor is not None and not config.fast:
         rows, probs, folds = model_oof(corpus, train_config, config.folds, config.seed, epochs=config.model_epochs,
                                        make_model=make_model, progress=progress)
-        if [r["id"] for r in rows] != [r["id"] for r in oof_rows]:
+        if [r.id for r in rows] != [r.id for r in oof_rows]:
             raise AssertionError("fine-tuned and baseline out-of-fold rows differ")
         sources[MODEL] = (probs, folds, predictor_scorer(predictor))
     primary = MODEL if MODEL in sources else BASELINE
@@ -151,19 +151,19 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
 
     # Where it errs: every gold passage, each judged by a model that never trained on it.
     t0 = time.perf_counter()
-    held_probs = full_scorer([r["text"] for r in held_rows]) if held_rows else {a: np.zeros((0, len(l))) for a, l in axes.items()}
+    held_probs = full_scorer([r.text for r in held_rows]) if held_rows else {a: np.zeros((0, len(l))) for a, l in axes.items()}
     all_rows = oof_rows + held_rows
     all_probs = {a: np.concatenate([oof_probs[a], held_probs[a]]) for a in axes}
     test_reports = {}
-    test_gold = gold_indices(test_rows, axes)
+    test_gold = gold_ids(test_rows, axes)
     if test_rows:
         for name, (_, _, scorer) in sources.items():
-            p = scorer([r["text"] for r in test_rows])
+            p = scorer([r.text for r in test_rows])
             test_reports[name] = {a: axis_report(test_gold[a], p[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()}
         if predictor is not None and MODEL not in test_reports:
-            p = predictor_scorer(predictor)([r["text"] for r in test_rows])
+            p = predictor_scorer(predictor)([r.text for r in test_rows])
             test_reports[MODEL] = {a: axis_report(test_gold[a], p[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()}
-    gold_all = gold_indices(all_rows, axes)
+    gold_all = gold_ids(all_rows, axes)
     where = {
         "scored_by": primary,
         "note": f"{', '.join(train_config.train_splits)}: out-of-fold; {', '.join(other_splits)}: the {primary} trained on all training passages",
@@ -187,9 +187,9 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     t0 = time.perf_counter()
     errors = suspected_errors(oof_rows, oof_probs, axes, top=config.top_errors, method=config.ranking, source=primary)
     fold_of = {i: scorer for held, scorer in fold_scorers for i in held}
-    row_index = {r["id"]: i for i, r in enumerate(oof_rows)}
+    row_index = {r.id: i for i, r in enumerate(oof_rows)}
     _explain_rows(errors, lambda it: fold_of[row_index[it["passage_id"]]], axes, config.max_explained_words, progress)
-    gold_labels = {r["id"]: {a: r[a] for a in axes} for r in oof_rows}
+    gold_labels = {r.id: dict(r.labels) for r in oof_rows}
     lap("suspected_errors", t0)
 
     t0 = time.perf_counter()

@@ -9,19 +9,19 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from labels.dataset import corpus_rows
+from labels.dataset import CorpusRow, corpus_rows
 from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from training.train import TrainConfig, train
 
 
-def document_folds(rows: list[dict], k: int, seed: int = 0) -> list[list[int]]:
+def document_folds(rows: list[CorpusRow], k: int, seed: int = 0) -> list[list[int]]:
     """Row indices per fold; each document's passages share a fold and folds hold similar passage counts.
 
     Fewer documents than k gives one fold per document.
     """
     by_doc: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
-        by_doc[r["doc_id"]].append(i)
+        by_doc[r.doc_id].append(i)
     if len(by_doc) < 2:
         raise ValueError(f"out-of-fold predictions need passages from at least 2 documents, got {len(by_doc)}")
     docs = sorted(by_doc)
@@ -39,14 +39,14 @@ def _empty(n: int, axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
     return {a: np.full((n, len(labels)), np.nan) for a, labels in axes.items()}
 
 
-def baseline_oof(rows: list[dict], axes: dict[str, list[str]], k: int, seed: int = 0, *,
+def baseline_oof(rows: list[CorpusRow], axes: dict[str, list[str]], k: int, seed: int = 0, *,
                  progress: bool = True) -> tuple[dict[str, np.ndarray], list[tuple[list[int], Scorer]]]:
     """Out-of-fold baseline probabilities for every row (n × labels per axis), and each fold's (rows held, scorer)."""
     out, fitted = _empty(len(rows), axes), []
     for held in tqdm(document_folds(rows, k, seed), desc="baseline out-of-fold", unit="fold", disable=not progress):
         held_set = set(held)
         score = fit_baseline_scorer([r for i, r in enumerate(rows) if i not in held_set], axes, seed)
-        probs = score([rows[i]["text"] for i in held])
+        probs = score([rows[i].text for i in held])
         for a in axes:
             out[a][held] = probs[a]
         fitted.append((held, score))
@@ -55,7 +55,7 @@ def baseline_oof(rows: list[dict], axes: dict[str, list[str]], k: int, seed: int
 
 def model_oof(corpus, config: TrainConfig, k: int, seed: int = 0, *, epochs: int | None = None,
               make_model: Callable | None = None, progress: bool = True
-              ) -> tuple[list[dict], dict[str, np.ndarray], list[tuple[list[int], Scorer]]]:
+              ) -> tuple[list[CorpusRow], dict[str, np.ndarray], list[tuple[list[int], Scorer]]]:
     """Fine-tune once per fold without that fold's documents; (rows of config.train_splits, probabilities, folds).
 
     `make_model` returns a fresh (tokenizer, model) per fold; by default config.base_model (tests pass a tiny BERT).
@@ -65,12 +65,12 @@ def model_oof(corpus, config: TrainConfig, k: int, seed: int = 0, *, epochs: int
     out: dict[str, np.ndarray] | None = None
     fitted = []
     for held in tqdm(document_folds(rows, k, seed), desc="fine-tuned out-of-fold", unit="fold", disable=not progress):
-        held_docs = tuple(sorted({rows[i]["doc_id"] for i in held}))
+        held_docs = tuple(sorted({rows[i].doc_id for i in held}))
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(replace(fold_config, exclude_docs=config.exclude_docs + held_docs), corpus,
                           tokenizer=tokenizer, model=model, progress=False)
         score = predictor_scorer(predictor)
-        probs = score([rows[i]["text"] for i in held])
+        probs = score([rows[i].text for i in held])
         if out is None:
             out = _empty(len(rows), predictor.axes)
         for a in probs:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labels.dataset import CorpusRow, gold_ids
+
 
 def self_confidence(probs: np.ndarray, given: np.ndarray) -> np.ndarray:
     """Probability the model gives to the given label (low: the label looks wrong)."""
@@ -53,19 +55,20 @@ def rank_label_issues(probs: np.ndarray, given: np.ndarray, method: str = "self_
     return np.lexsort((quality, ~flagged))
 
 
-def suspected_errors(rows: list[dict], probs: dict[str, np.ndarray], axes: dict[str, list[str]], *,
+def suspected_errors(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]], *,
                      top: int, method: str = "self_confidence", source: str = "") -> list[dict]:
     """The `top` most suspect (passage, axis) labels across both axes, most suspect first."""
     candidates = []
+    gold = gold_ids(rows, axes)
     for a, labels in axes.items():
-        given = np.array([labels.index(r[a]) for r in rows], dtype=np.int64)
+        given = gold[a]
         quality = QUALITY[method](probs[a], given)
         flagged = confident_label_issues(probs[a], given)
         for i in range(len(rows)):
             pred = int(probs[a][i].argmax())
             candidates.append({
-                "passage_id": rows[i]["id"], "doc_id": rows[i]["doc_id"], "split": rows[i]["split"],
-                "text": rows[i]["text"], "axis": a, "given": labels[given[i]], "predicted": labels[pred],
+                "passage_id": rows[i].id, "doc_id": rows[i].doc_id, "split": rows[i].split,
+                "text": rows[i].text, "axis": a, "given": labels[given[i]], "predicted": labels[pred],
                 "predicted_prob": round(float(probs[a][i, pred]), 4), "given_prob": round(float(probs[a][i, given[i]]), 4),
                 "quality": round(float(quality[i]), 4), "flagged": bool(flagged[i]), "scored_by": source,
             })

@@ -8,54 +8,55 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from reports.scoring import Scorer, fit_baseline_scorer, gold_indices, predictor_scorer
+from labels.dataset import CorpusRow, gold_ids
+from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from training.metrics import macro_f1
 from training.train import TrainConfig, train
 
 # A learner fits on training rows with a seed and returns a scorer.
-Learner = Callable[[list[dict], int], Scorer]
+Learner = Callable[[list[CorpusRow], int], Scorer]
 
 
-def sample_documents(rows: list[dict], fraction: float, seed: int) -> list[dict]:
+def sample_documents(rows: list[CorpusRow], fraction: float, seed: int) -> list[CorpusRow]:
     """The rows of a random `fraction` of the documents (at least one document)."""
-    docs = sorted({r["doc_id"] for r in rows})
+    docs = sorted({r.doc_id for r in rows})
     rng = np.random.default_rng(seed)
     keep = max(1, round(fraction * len(docs)))
     chosen = {docs[i] for i in rng.permutation(len(docs))[:keep]}
-    return [r for r in rows if r["doc_id"] in chosen]
+    return [r for r in rows if r.doc_id in chosen]
 
 
 def baseline_learner(axes: dict[str, list[str]]) -> Learner:
     return lambda rows, seed: fit_baseline_scorer(rows, axes, seed)
 
 
-def model_learner(corpus, config: TrainConfig, all_rows: list[dict], *, epochs: int | None = None,
+def model_learner(corpus, config: TrainConfig, all_rows: list[CorpusRow], *, epochs: int | None = None,
                   make_model: Callable | None = None) -> Learner:
     """Fine-tune on the chosen rows' documents by excluding every other training document."""
-    every_doc = {r["doc_id"] for r in all_rows}
+    every_doc = {r.doc_id for r in all_rows}
 
-    def learn(rows: list[dict], seed: int) -> Scorer:
-        excluded = tuple(sorted(every_doc - {r["doc_id"] for r in rows}))
+    def learn(rows: list[CorpusRow], seed: int) -> Scorer:
+        excluded = tuple(sorted(every_doc - {r.doc_id for r in rows}))
         tokenizer, model = make_model() if make_model else (None, None)
         cfg = replace(config, seed=seed, epochs=epochs or config.epochs, exclude_docs=config.exclude_docs + excluded)
         return predictor_scorer(train(cfg, corpus, tokenizer=tokenizer, model=model, progress=False))
     return learn
 
 
-def learning_curve(train_rows: list[dict], eval_rows: list[dict], axes: dict[str, list[str]], learner: Learner, *,
+def learning_curve(train_rows: list[CorpusRow], eval_rows: list[CorpusRow], axes: dict[str, list[str]], learner: Learner, *,
                    fractions: tuple[float, ...], seeds: int, base_seed: int = 0, name: str = "",
                    progress: bool = True) -> list[dict]:
     """One point per (fraction, seed): documents and passages used, macro-F1 per axis on eval_rows."""
     if not eval_rows:
         raise ValueError("the learning curve needs evaluation passages (the test split is empty); run `framing corpus build`")
-    gold = gold_indices(eval_rows, axes)
-    texts = [r["text"] for r in eval_rows]
+    gold = gold_ids(eval_rows, axes)
+    texts = [r.text for r in eval_rows]
     runs = [(f, base_seed + s) for f in fractions for s in range(seeds)]
     points = []
     for fraction, seed in tqdm(runs, desc=f"learning curve ({name})" if name else "learning curve", unit="fit", disable=not progress):
         rows = sample_documents(train_rows, fraction, seed)
         probs = learner(rows, seed)(texts)
-        points.append({"learner": name, "fraction": fraction, "seed": seed, "documents": len({r["doc_id"] for r in rows}),
+        points.append({"learner": name, "fraction": fraction, "seed": seed, "documents": len({r.doc_id for r in rows}),
                        "passages": len(rows),
                        **{a: macro_f1(gold[a], probs[a].argmax(1), len(labels)) for a, labels in axes.items()}})
     return points

@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from inference.predictor import Predictor
+from labels.dataset import CorpusRow
 from training.baseline import baseline_probabilities, fit_baselines
 
 Scorer = Callable[[list[str]], dict[str, np.ndarray]]
@@ -22,11 +23,7 @@ def baseline_scorer(models: dict, axes: dict[str, list[str]]) -> Scorer:
     return lambda texts: baseline_probabilities(models, list(texts), axes)
 
 
-def fit_baseline_scorer(rows: list[dict], axes: dict[str, list[str]], seed: int = 0) -> Scorer:
+def fit_baseline_scorer(rows: list[CorpusRow], axes: dict[str, list[str]], seed: int = 0) -> Scorer:
     """Fit one baseline per axis on rows and return its scorer."""
     return baseline_scorer(fit_baselines(rows, axes, seed), axes)
 
-
-def gold_indices(rows: list[dict], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """Gold label positions per axis (rows carry label names)."""
-    return {a: np.array([labels.index(r[a]) for r in rows], dtype=np.int64) for a, labels in axes.items()}

@@ -7,6 +7,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
+from labels.dataset import CorpusRow
+
 
 def make_baseline(seed: int = 0):
     """A fresh, untrained pipeline for one axis."""
@@ -17,10 +19,10 @@ def make_baseline(seed: int = 0):
     return make_pipeline(features, LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=seed))
 
 
-def fit_baselines(rows: list[dict], axes: dict[str, list[str]], seed: int = 0) -> dict:
-    """One fitted pipeline per axis, trained on rows' texts and label names."""
-    texts = [r["text"] for r in rows]
-    return {a: make_baseline(seed).fit(texts, [labels.index(r[a]) for r in rows]) for a, labels in axes.items()}
+def fit_baselines(rows: list[CorpusRow], axes: dict[str, list[str]], seed: int = 0) -> dict:
+    """One fitted pipeline per axis, trained on rows' texts and label ids."""
+    texts = [r.text for r in rows]
+    return {a: make_baseline(seed).fit(texts, [r.label_ids[a] for r in rows]) for a in axes}
 
 
 def baseline_probabilities(models: dict, texts: list[str], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:

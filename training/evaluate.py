@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from inference.machine import machine
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import corpus_rows, load_corpus
+from labels.dataset import CorpusRow, corpus_rows, gold_ids, load_corpus
 from training.baseline import baseline_probabilities, fit_baselines
 from training.metrics import axis_report, paired_difference
 from training.train import TrainConfig, train
@@ -40,10 +40,10 @@ def document_report(predictions: list[dict], docs: list[dict], axes: dict[str, l
             for a, labels in axes.items()}
 
 
-def compare(rows: list[dict], model_probs: dict[str, np.ndarray], baseline_probs: dict[str, np.ndarray],
+def compare(rows: list[CorpusRow], model_probs: dict[str, np.ndarray], baseline_probs: dict[str, np.ndarray],
             axes: dict[str, list[str]]) -> dict:
     """Reports for the fine-tuned model and the baseline on the same rows, and the paired difference per axis."""
-    gold = {a: [labels.index(r[a]) for r in rows] for a, labels in axes.items()}
+    gold = gold_ids(rows, axes)
     return {
         "model": {a: axis_report(gold[a], model_probs[a].argmax(1), labels) for a, labels in axes.items()},
         "baseline": {a: axis_report(gold[a], baseline_probs[a].argmax(1), labels) for a, labels in axes.items()},
@@ -56,21 +56,21 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
                        root: Path = LABELS_DIR, make_model=None) -> dict:
     """For each seed article: train without it (same recipe), then score its passages and the article."""
     seed_rows = corpus_rows(corpus, ("seed",))
-    doc_ids = sorted({r["doc_id"] for r in seed_rows})
+    doc_ids = sorted({r.doc_id for r in seed_rows})
     seed_docs = {d["id"]: d for d in documents_of("seed", root)}
     model_folds, base_folds, per_article, doc_preds = [], [], {}, []
     for doc_id in tqdm(doc_ids, desc="seed leave-one-article-out", unit="article", disable=not progress):
-        held = [r for r in seed_rows if r["doc_id"] == doc_id]
+        held = [r for r in seed_rows if r.doc_id == doc_id]
         fold = replace(config, exclude_docs=(doc_id,))
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(fold, corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
-        probs = predictor.probabilities([r["text"] for r in held])
+        probs = predictor.probabilities([r.text for r in held])
         model_folds.append((held, probs))
         base_rows = corpus_rows(corpus, fold.train_splits, fold.exclude_docs)
         base_models = fit_baselines(base_rows, axes, config.seed)
-        base_folds.append((held, baseline_probabilities(base_models, [r["text"] for r in held], axes)))
-        per_article[doc_id] = {a: axis_report([labels.index(r[a]) for r in held], probs[a].argmax(1), labels, n_resamples=200)
-                               for a, labels in axes.items()}
+        base_folds.append((held, baseline_probabilities(base_models, [r.text for r in held], axes)))
+        held_gold = gold_ids(held, axes)
+        per_article[doc_id] = {a: axis_report(held_gold[a], probs[a].argmax(1), labels, n_resamples=200) for a, labels in axes.items()}
         if doc_id in seed_docs:
             doc_preds.append((seed_docs[doc_id], predictor.predict_document(seed_docs[doc_id]["text"])))
     pooled_rows = [r for fold_rows, _ in model_folds for r in fold_rows]
@@ -84,7 +84,7 @@ def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], 
     }
 
 
-def training_seed_spread(config: TrainConfig, corpus, rows: list[dict], own: dict, baseline_probs: dict[str, np.ndarray],
+def training_seed_spread(config: TrainConfig, corpus, rows: list[CorpusRow], own: dict, baseline_probs: dict[str, np.ndarray],
                          axes: dict[str, list[str]], seeds: int, *, progress: bool = True, root: Path = LABELS_DIR,
                          make_model=None) -> dict:
     """Test figures of the same recipe retrained with `seeds - 1` more seeds, beside the artifact's own (`own`).
@@ -97,7 +97,7 @@ def training_seed_spread(config: TrainConfig, corpus, rows: list[dict], own: dic
     for seed in tqdm(range(config.seed + 1, config.seed + seeds), desc="training seeds", unit="run", disable=not progress):
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(replace(config, seed=seed), corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
-        report = compare(rows, predictor.probabilities([r["text"] for r in rows]), baseline_probs, axes)
+        report = compare(rows, predictor.probabilities([r.text for r in rows]), baseline_probs, axes)
         per_seed[str(seed)] = {a: {"macro_f1": report["model"][a]["macro_f1"],
                                    "minus_baseline": report["model_minus_baseline"][a]["difference"]} for a in axes}
     summary = {}
@@ -128,7 +128,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
     train_rows = corpus_rows(corpus, config.train_splits)
     test_rows = corpus_rows(corpus, (config.test_split,))
     test_docs = documents_of(config.test_split, root)
-    test_baseline = baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r["text"] for r in test_rows], axes)
+    test_baseline = baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r.text for r in test_rows], axes)
     result = {
         "model_version": predictor.version,
         "backend": predictor.backend,
@@ -136,7 +136,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
         "machine": machine(),
         "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
         "calibration": predictor.config.get("calibration"),
-        "test": compare(test_rows, predictor.probabilities([r["text"] for r in test_rows]),
+        "test": compare(test_rows, predictor.probabilities([r.text for r in test_rows]),
                         test_baseline, axes),
         "documents": {
             "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "

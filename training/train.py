@@ -21,7 +21,7 @@ from inference.artifact import Artifact, library_versions, save_artifact
 from inference.model import FramingModel
 from inference.predictor import Predictor, encode, pad_batch, softmax
 from labels.corpus import LABELS_DIR
-from labels.dataset import corpus_fingerprint, corpus_rows
+from labels.dataset import CorpusRow, corpus_fingerprint, corpus_rows, gold_ids
 from labels.schema import load_schema
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
@@ -77,22 +77,18 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _label_ids(rows: list[dict], axes: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    return {a: np.array([labels.index(r[a]) for r in rows], dtype=np.int64) for a, labels in axes.items()}
-
-
-def evaluate_rows(predictor: Predictor, rows: list[dict]) -> dict:
+def evaluate_rows(predictor: Predictor, rows: list[CorpusRow]) -> dict:
     """Per-axis report for rows, through the predictor (the same path the service uses)."""
     if not rows:
         return {}
-    probs = predictor.probabilities([r["text"] for r in rows])
-    gold = _label_ids(rows, predictor.axes)
+    probs = predictor.probabilities([r.text for r in rows])
+    gold = gold_ids(rows, predictor.axes)
     return {a: axis_report(gold[a], probs[a].argmax(1), labels) for a, labels in predictor.axes.items()}
 
 
-def _mean_macro_f1(predictor: Predictor, rows: list[dict]) -> float:
-    probs = predictor.probabilities([r["text"] for r in rows])
-    gold = _label_ids(rows, predictor.axes)
+def _mean_macro_f1(predictor: Predictor, rows: list[CorpusRow]) -> float:
+    probs = predictor.probabilities([r.text for r in rows])
+    gold = gold_ids(rows, predictor.axes)
     return float(np.mean([macro_f1(gold[a], probs[a].argmax(1), len(labels)) for a, labels in predictor.axes.items()]))
 
 
@@ -118,8 +114,8 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(base_path)
     model = model or FramingModel.from_pretrained_encoder(base_path, axes, config.dropout)
 
-    ids, _ = encode(tokenizer, [r["text"] for r in train_rows], config.max_length)
-    gold = _label_ids(train_rows, axes)
+    ids, _ = encode(tokenizer, [r.text for r in train_rows], config.max_length)
+    gold = gold_ids(train_rows, axes)
     loss_fns = {}
     for a, labels in axes.items():
         weight = None
@@ -187,8 +183,8 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     train_seconds = time.perf_counter() - started
 
     # Calibration on dev: one temperature per head.
-    dev_logits, _ = predictor.logits([r["text"] for r in dev_rows])
-    dev_gold = _label_ids(dev_rows, axes)
+    dev_logits, _ = predictor.logits([r.text for r in dev_rows])
+    dev_gold = gold_ids(dev_rows, axes)
     temperatures, calibration = {}, {}
     for a in axes:
         t = fit_temperature(dev_logits[a], dev_gold[a])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from labels.corpus import build
+from labels.dataset import CorpusRow
 from labels.schema import load_schema
 
 from ..conftest import PASSAGES, write_sources
@@ -25,8 +26,8 @@ MOTIVE_SIGNALS = (("in exchange for cash and oil", "paid in hard currency", "for
 FILLER = ("Reporters", "Sources", "Observers", "Diplomats", "Analysts", "Witnesses")
 
 
-def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[dict]:
-    """Rows shaped like labels.dataset.corpus_rows output, labels carried by signal phrases."""
+def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[CorpusRow]:
+    """Corpus rows whose labels are carried by signal phrases."""
     rng = np.random.default_rng(seed)
     rows = []
     for d in range(n_docs):
@@ -34,8 +35,8 @@ def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[dict
             r, m = int(rng.integers(3)), int(rng.integers(3))
             text = (f"{FILLER[int(rng.integers(len(FILLER)))]} noted on day {d * per_doc + p} that "
                     f"{RISK_SIGNALS[r][int(rng.integers(3))]}, {MOTIVE_SIGNALS[m][int(rng.integers(3))]}.")
-            rows.append({"id": f"doc{d}-p{p}", "doc_id": f"doc{d}", "text": text, "split": "train", "topic": "nk_gains",
-                         "outlet_style": "wire", "hard_cases": [], RISK: AXES[RISK][r], MOTIVE: AXES[MOTIVE][m]})
+            rows.append(CorpusRow.from_names(id=f"doc{d}-p{p}", doc_id=f"doc{d}", text=text, split="train", topic="nk_gains",
+                                             outlet_style="wire", labels={RISK: AXES[RISK][r], MOTIVE: AXES[MOTIVE][m]}))
     return rows
 
 

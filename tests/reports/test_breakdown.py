@@ -1,14 +1,15 @@
 import numpy as np
 import pytest
 
+from labels.dataset import CorpusRow
 from reports.breakdown import NO_TAG, breakdowns, joint_table
 
 from .fixtures import AXES, MOTIVE, RISK
 
 
 def _row(i, r, m, topic, tags):
-    return {"id": str(i), "doc_id": "d", "text": "t", "split": "train", "topic": topic, "outlet_style": "wire",
-            "hard_cases": tags, RISK: AXES[RISK][r], MOTIVE: AXES[MOTIVE][m]}
+    return CorpusRow.from_names(id=str(i), doc_id="d", text="t", split="train", topic=topic, outlet_style="wire",
+                                hard_cases=tuple(tags), labels={RISK: AXES[RISK][r], MOTIVE: AXES[MOTIVE][m]})
 
 
 ROWS = [_row(0, 0, 0, "x", ["negation"]), _row(1, 0, 0, "x", []), _row(2, 1, 2, "y", ["negation", "irony"]), _row(3, 2, 1, "y", [])]

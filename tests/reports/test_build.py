@@ -78,10 +78,12 @@ def test_evaluation_differences_reach_the_summary_and_leave_the_confusion_matric
     from reports.html import render
     from training.evaluate import compare
 
-    rows = [{"risk_framing": r, "motive_framing": m} for r, m in
-            [("alarmist", "none"), ("neutral", "strategic"), ("downplaying", "transactional"), ("neutral", "none")]]
+    from labels.dataset import CorpusRow
+
+    rows = [CorpusRow.from_names(id=str(i), doc_id="d", text="t", split="test", labels={"risk_framing": r, "motive_framing": m})
+            for i, (r, m) in enumerate([("alarmist", "none"), ("neutral", "strategic"), ("downplaying", "transactional"), ("neutral", "none")])]
     axes = {"risk_framing": ["alarmist", "downplaying", "neutral"], "motive_framing": ["transactional", "strategic", "none"]}
-    right = {a: np.eye(3)[[labels.index(r[a]) for r in rows]] for a, labels in axes.items()}
+    right = {a: np.eye(3)[[r.label_ids[a] for r in rows]] for a in axes}
     wrong = {a: np.roll(p, 1, axis=1) for a, p in right.items()}
     test = compare(rows, right, wrong, axes)
     assert test["model_minus_baseline"]["risk_framing"]["difference"] == pytest.approx(1.0)

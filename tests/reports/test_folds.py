@@ -24,7 +24,7 @@ def test_model_oof_scores_each_passage_with_a_model_that_excluded_its_document(t
     assert len(rows) == len(corpus["train"]) + len(corpus["seed"])
     assert len(seen) == len(fitted) == 3
     for excluded, (held, _) in zip(seen, fitted):
-        assert {rows[i]["doc_id"] for i in held} <= set(excluded)
+        assert {rows[i].doc_id for i in held} <= set(excluded)
     for a, p in probs.items():
         assert p.shape[0] == len(rows) and not np.isnan(p).any()
         np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)

@@ -37,8 +37,8 @@ def test_document_folds_keep_documents_whole_and_cover_every_row():
     folds = document_folds(rows, 3, seed=1)
     assert sorted(i for f in folds for i in f) == list(range(len(rows)))
     for f in folds:
-        docs = {rows[i]["doc_id"] for i in f}
-        assert all(rows[j]["doc_id"] not in docs for g in folds if g is not f for j in g)
+        docs = {rows[i].doc_id for i in f}
+        assert all(rows[j].doc_id not in docs for g in folds if g is not f for j in g)
     assert max(map(len, folds)) - min(map(len, folds)) <= 3
     with pytest.raises(ValueError, match="at least 2 documents"):
         document_folds(keyword_rows(n_docs=1), 3)
@@ -50,14 +50,14 @@ def test_planted_label_flips_rank_at_the_top(method):
     planted = {3: RISK, 17: RISK, 40: MOTIVE, 66: MOTIVE}
     for i, axis in planted.items():
         labels = AXES[axis]
-        rows[i][axis] = labels[(labels.index(rows[i][axis]) + 1) % len(labels)]
+        rows[i] = rows[i].with_label(axis, labels[(rows[i].label_ids[axis] + 1) % len(labels)])
     probs, folds = baseline_oof(rows, AXES, k=4, seed=0, progress=False)
     assert len(folds) == 4 and not any(np.isnan(p).any() for p in probs.values())
     top = suspected_errors(rows, probs, AXES, top=len(planted), method=method, source="baseline")
-    assert {(t["passage_id"], t["axis"]) for t in top} == {(rows[i]["id"], a) for i, a in planted.items()}
+    assert {(t["passage_id"], t["axis"]) for t in top} == {(rows[i].id, a) for i, a in planted.items()}
     assert all(t["given"] != t["predicted"] for t in top)
     assert [t["rank"] for t in top] == [1, 2, 3, 4]
     # The confident joint raises no false alarm: every flagged label is a planted flip.
     everything = suspected_errors(rows, probs, AXES, top=2 * len(rows), method=method)
     flagged = {(t["passage_id"], t["axis"]) for t in everything if t["flagged"]}
-    assert flagged and flagged <= {(rows[i]["id"], a) for i, a in planted.items()}
+    assert flagged and flagged <= {(rows[i].id, a) for i, a in planted.items()}

@@ -8,7 +8,7 @@ from .fixtures import AXES, keyword_rows
 def test_sample_documents_takes_whole_documents_in_proportion():
     rows = keyword_rows(n_docs=8, per_doc=3)
     half = sample_documents(rows, 0.5, seed=1)
-    docs = {r["doc_id"] for r in half}
+    docs = {r.doc_id for r in half}
     assert len(docs) == 4 and len(half) == 12
     assert sample_documents(rows, 0.01, seed=1)  # never empty
     assert sample_documents(rows, 0.5, seed=1) == half
@@ -19,7 +19,7 @@ def test_curve_records_each_fraction_and_seed_and_summarises_spread():
     fitted_sizes = []
 
     def learner(rows, seed):
-        fitted_sizes.append(len({r["doc_id"] for r in rows}))
+        fitted_sizes.append(len({r.doc_id for r in rows}))
         return baseline_learner(AXES)(rows, seed)
 
     points = learning_curve(train, test, AXES, learner, fractions=(0.25, 1.0), seeds=2, name="baseline", progress=False)
