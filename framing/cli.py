@@ -53,6 +53,17 @@ def _corpus_stats(args) -> int:
     return 0
 
 
+def _corpus_splits(args) -> int:
+    """Assign and freeze a split for every coverage document that has none (labels/splits.py)."""
+    from labels.splits import assign_splits
+
+    assigned = assign_splits(args.root, SplitTargets(test_share=args.test_share, dev_share=args.dev_share, floor=args.floor))
+    counts = {s: sum(v == s for v in assigned.values()) for s in ("coverage_test", "coverage_dev", "train")}
+    print(f"assigned {len(assigned)} coverage documents: " + ", ".join(f"{s} {n}" for s, n in counts.items())
+          + "; run `framing corpus build` next")
+    return 0
+
+
 def _corpus_passages(args) -> int:
     """Print how a file would be segmented: the passages with their ids, and what was dropped."""
     from labels.corpus import passage_id
@@ -129,20 +140,16 @@ def _score(args) -> int:
 
 
 def _serve(args) -> int:
-    import dataclasses
-
-    from serving.config import Settings
-    from serving.run import serve
-
-    from serving.config import ModelNotFoundError, locate_model
     from inference.artifact import read_config
     from inference.backends import resolve_backend
+    from serving.config import ModelNotFoundError, Settings, locate_model
+    from serving.run import serve
 
     settings = Settings.from_env()
     if args.backend is not None:
-        settings = dataclasses.replace(settings, backend=args.backend)
+        settings = settings.replace(backend=args.backend)
     if args.model:
-        settings = dataclasses.replace(settings, model=args.model)
+        settings = settings.replace(model=args.model)
     try:
         path = locate_model(settings.model)
     except ModelNotFoundError:
@@ -205,6 +212,7 @@ def _import_labelstudio(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from labels.corpus import LABELS_DIR
+    from labels.splits import SplitTargets
     from inference.backends import BACKENDS
 
     backends = ", ".join(BACKENDS)
@@ -218,12 +226,17 @@ def build_parser() -> argparse.ArgumentParser:
         ("build", _corpus_build, "segment the sources and join the annotations into labels/corpus/"),
         ("validate", _corpus_validate, "check the built corpus; exits 1 listing every problem with file and line"),
         ("stats", _corpus_stats, "counts per label, combination, split, topic and style; agreement"),
+        ("splits", _corpus_splits, "give each new coverage document a split, balanced by label, and freeze it in its metadata"),
     ):
         p = csub.add_parser(name, help=help_)
         p.add_argument("--root", type=Path, default=LABELS_DIR, help="the labels folder (default: the package's)")
         p.set_defaults(func=func)
     sub_stats = csub.choices["stats"]
     sub_stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    splits, targets = csub.choices["splits"], SplitTargets()
+    splits.add_argument("--test-share", type=float, default=targets.test_share, help="share of the new passages for coverage_test (default %(default)s)")
+    splits.add_argument("--dev-share", type=float, default=targets.dev_share, help="share for coverage_dev (default %(default)s)")
+    splits.add_argument("--floor", type=float, default=targets.floor, help="share each label should reach in those splits (default %(default)s)")
     p = csub.add_parser("passages", help="show how a text file is cut into passages, with passage ids")
     p.add_argument("file")
     p.add_argument("--doc-id", help="document id used in passage ids (default: the file name stem)")

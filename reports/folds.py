@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
 from typing import Callable
 
 import numpy as np
+from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
 from labels.dataset import CorpusRow, corpus_rows
@@ -15,24 +15,19 @@ from training.train import TrainConfig, train
 
 
 def document_folds(rows: list[CorpusRow], k: int, seed: int = 0) -> list[list[int]]:
-    """Row indices per fold; each document's passages share a fold and folds hold similar passage counts.
+    """Row indices per fold (scikit-learn's GroupKFold over documents): each document's passages share a fold
+    and folds hold similar passage counts. Fewer documents than k gives one fold per document.
 
-    Fewer documents than k gives one fold per document.
+    GroupKFold puts the largest documents first into the smallest fold; `seed` decides the order of
+    documents of the same size, through the group numbers it gives them.
     """
-    by_doc: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(rows):
-        by_doc[r.doc_id].append(i)
-    if len(by_doc) < 2:
-        raise ValueError(f"out-of-fold predictions need passages from at least 2 documents, got {len(by_doc)}")
-    docs = sorted(by_doc)
-    rng = np.random.default_rng(seed)
-    docs = [docs[i] for i in rng.permutation(len(docs))]
-    # Largest documents first into the currently smallest fold keeps the folds balanced.
-    docs.sort(key=lambda d: -len(by_doc[d]))
-    folds: list[list[int]] = [[] for _ in range(min(k, len(docs)))]
-    for d in docs:
-        min(folds, key=len).extend(by_doc[d])
-    return [sorted(f) for f in folds]
+    docs = sorted({r.doc_id for r in rows})
+    if len(docs) < 2:
+        raise ValueError(f"out-of-fold predictions need passages from at least 2 documents, got {len(docs)}")
+    group_of = dict(zip(docs, np.random.default_rng(seed).permutation(len(docs))))
+    groups = [group_of[r.doc_id] for r in rows]
+    splitter = GroupKFold(n_splits=min(k, len(docs)))
+    return [sorted(int(i) for i in held) for _, held in splitter.split(rows, groups=groups)]
 
 
 def _empty(n: int, axes: dict[str, list[str]]) -> dict[str, np.ndarray]:

@@ -1,14 +1,28 @@
-"""Render the report dict as one self-contained HTML page: inline CSS and SVG, no scripts, no external requests."""
+"""Render the report dict as one self-contained HTML page: inline CSS and SVG, no scripts, no external requests.
+
+The page is the Jinja2 template reports/templates/report.html.j2, with autoescaping on: every value from
+the report is text. Only two kinds of Markup reach it, both built here or in reports/svg.py with every
+piece of text escaped: the inline SVG plots and the passages with their highlighted words.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from dataclasses import dataclass
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from reports.reliability import N_BINS
 from reports.svg import confusion_svg, learning_curve_svg, reliability_svg
+from training.calibration import ECE_BINS
 
 SECTIONS = (("summary", "Summary"), ("where-it-errs", "Where it errs"), ("calibration", "Calibration"),
             ("suspected-errors", "Suspected label errors"), ("annotate-next", "What to annotate next"),
             ("learning-curve", "Would more data help?"), ("agreement", "Agreement"), ("explanations", "Explanations"))
+PER_CLASS_HEADER = ["label", "precision", "recall", "F1", "support"]
+CALIBRATION_HEADER = ["axis", "n", "temperature", "ECE before", "ECE after"]
+FLAGGED = Markup('<span class="flag">flagged</span>')
+NEEDS_ADJUDICATION = Markup('<span class="flag">needs adjudication</span>')
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 18px 60px;color:#1b1b1b;line-height:1.4}
@@ -21,21 +35,42 @@ mark.w{padding:0 1px;border-radius:2px;color:inherit}.legend span{padding:1px 6p
 """
 
 
+@dataclass(frozen=True)
+class Num:
+    """A table cell holding a number: right-aligned, floats to `digits` places, None as a dash."""
+
+    value: object
+    digits: int = 3
+
+    def __str__(self) -> str:
+        return _f(self.value, self.digits) if isinstance(self.value, float) or self.value is None else str(self.value)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A table cell holding a passage: its text with highlighted words, and its id underneath."""
+
+    text: str
+    explanation: dict | None
+    id: str
+
+    @property
+    def html(self) -> Markup:
+        return highlight(self.text, self.explanation)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("reports", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.tests["num_cell"] = lambda c: isinstance(c, Num)
+    env.tests["passage_cell"] = lambda c: isinstance(c, Passage)
+    return env
+
+
 def _f(x, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _num(x, digits: int = 3) -> str:
-    return f'<td class="num">{_f(x, digits) if isinstance(x, float) or x is None else escape(str(x))}</td>'
-
-
-def highlight(text: str, explanation: dict | None) -> str:
+def highlight(text: str, explanation: dict | None) -> Markup:
     """The text with each word shaded by its occlusion weight: red pushed toward the label, blue away."""
     if not explanation:
         return escape(text)
@@ -50,10 +85,11 @@ def highlight(text: str, explanation: dict | None) -> str:
         else:
             alpha = min(abs(w["weight"]) / scale, 1.0) * 0.65
             rgb = "220,40,40" if w["weight"] > 0 else "40,90,220"
-            out.append(f'<mark class="w" style="background:rgba({rgb},{alpha:.2f})" title="{w["weight"]:+.3f}">{token}</mark>')
+            out.append(Markup('<mark class="w" style="background:rgba({},{:.2f})" title="{:+.3f}">{}</mark>').format(
+                rgb, alpha, w["weight"], token))
         pos = w["end"]
     out.append(escape(text[pos:]))
-    return "".join(out)
+    return Markup("").join(out)
 
 
 def _ci(rep: dict) -> str:
@@ -72,164 +108,134 @@ def _points_range(m: dict) -> str:
     return f"{100 * m['mean']:+.1f} points (min {100 * m['min']:+.1f}, max {100 * m['max']:+.1f})"
 
 
-def _summary(r: dict) -> str:
-    s, axes = r["summary"], list(r["schema"]["axes"])
-    c = s["corpus"]
-    parts = [f"<p>Model <b>{escape(str(s.get('model_version') or 'none (baseline only)'))}</b>; corpus {escape(c['fingerprint'])}: "
-             f"{c['passages']} passages ({c['passages_with_gold']} with gold labels) in {c['documents']} documents; gold passages by split: "
-             f"{escape(', '.join(f'{k} {v}' for k, v in c['gold_by_split'].items()))}. Scores from {escape(s['source'])}. "
-             f"Report mode: {escape(r['mode'])}.</p>"]
+def _system(who: str) -> str:
+    """The name a scoring system is shown under (evaluation JSON may say "model" for the fine-tuned one)."""
+    return "fine-tuned" if who in ("model", "fine-tuned") else "baseline"
+
+
+def _summary_rows(s: dict, axes: list[str]) -> list[list]:
     rows = []
     for label, block in (("test passages", s.get("test", {})), ("seed articles (real text), leave-one-article-out", s.get("seed", {}))):
         for who in ("model", "baseline", "fine-tuned"):
             rep = block.get(who)
             if rep:
-                name = "fine-tuned" if who in ("model", "fine-tuned") else "baseline"
-                rows.append([escape(label), escape(name)] + [_ci(rep.get(a)) for a in axes])
+                rows.append([label, _system(who)] + [_ci(rep.get(a)) for a in axes])
         diff = block.get("model_minus_baseline")
         if diff:
-            rows.append([escape(label), "fine-tuned minus baseline (paired bootstrap)"]
-                        + [_points(diff[a]) if a in diff else "–" for a in axes])
+            rows.append([label, "fine-tuned minus baseline (paired bootstrap)"] + [_points(diff[a]) if a in diff else "–" for a in axes])
     spread = s.get("training_seeds")
     if spread:
-        rows.append([escape(f"test passages, {len(spread['seeds'])} training seeds"), "fine-tuned minus baseline (mean, range)"]
+        rows.append([f"test passages, {len(spread['seeds'])} training seeds", "fine-tuned minus baseline (mean, range)"]
                     + [_points_range(spread["summary"][a]["minus_baseline"]) if a in spread["summary"] else "–" for a in axes])
     for label, rep in (("test documents", s.get("documents", {}).get("test")), ("seed documents", s.get("seed", {}).get("documents"))):
         if rep:
-            rows.append([escape(label), "fine-tuned"] + [_ci(rep.get(a)) for a in axes])
-    parts.append(_table(["set", "system"] + [f"{a} macro-F1 [95% CI]" for a in axes], rows) if rows
-                 else '<p class="muted">No scores: run <code>framing evaluate</code> and pass --evaluation.</p>')
-    return "".join(parts)
+            rows.append([label, "fine-tuned"] + [_ci(rep.get(a)) for a in axes])
+    return rows
 
 
-def _per_class(rep: dict) -> str:
-    rows = [[escape(lab), _num(m["precision"]), _num(m["recall"]), _num(m["f1"]), _num(m["support"])] for lab, m in rep["per_class"].items()]
-    return _table(["label", "precision", "recall", "F1", "support"], rows)
+def _summary(r: dict) -> dict:
+    s, axes = r["summary"], list(r["schema"]["axes"])
+    c = s["corpus"]
+    return {"model": str(s.get("model_version") or "none (baseline only)"), "fingerprint": c["fingerprint"], "passages": c["passages"],
+            "passages_with_gold": c["passages_with_gold"], "documents": c["documents"],
+            "by_split": ", ".join(f"{k} {v}" for k, v in c["gold_by_split"].items()), "source": s["source"], "mode": r["mode"],
+            "header": ["set", "system"] + [f"{a} macro-F1 [95% CI]" for a in axes], "rows": _summary_rows(s, axes)}
 
 
-def _where(r: dict) -> str:
-    w, axes = r["where_it_errs"], r["schema"]["axes"]
-    parts = []
-    for who, block in w["test"].items():
-        name = "fine-tuned" if who in ("model", "fine-tuned") else "baseline"
-        parts.append(f"<h3>Test split, {escape(name)}</h3><div class='plots'>")
-        for a in axes:
-            if block.get(a, {}).get("n"):
-                parts.append(f"<div>{confusion_svg(block[a]['confusion'], axes[a], f'{a} ({name}, test)')}{_per_class(block[a])}</div>")
-        parts.append("</div>")
-    parts.append(f"<h3>Every gold passage, held out ({escape(w['scored_by'])})</h3><p class='muted'>{escape(w['note'])}.</p><div class='plots'>")
-    for a in axes:
-        parts.append(f"<div>{confusion_svg(w['held_out'][a]['confusion'], axes[a], f'{a} (held out)')}{_per_class(w['held_out'][a])}</div>")
-    parts.append("</div>")
-    for field, table in w["breakdowns"].items():
-        rows = [[escape(t["value"]), _num(t["n"])] + [c for a in axes for c in (_num(t[a]["accuracy"]), _num(t[a]["macro_f1"]))] for t in table]
-        parts.append(f"<h3>By {escape(field.replace('_', ' '))}</h3>" + _table([field, "n"] + [f"{a} {m}" for a in axes for m in ("accuracy", "macro-F1")], rows))
+def _confusion_plot(rep: dict, labels: list[str], title: str) -> dict:
+    """A confusion matrix with its per-class table beneath."""
+    rows = [[lab, Num(m["precision"]), Num(m["recall"]), Num(m["f1"]), Num(m["support"])] for lab, m in rep["per_class"].items()]
+    return {"svg": Markup(confusion_svg(rep["confusion"], labels, title)), "header": PER_CLASS_HEADER, "rows": rows}
+
+
+def _joint(w: dict, axes: dict) -> dict:
     first, second = list(axes)
     rows = []
     for j in w["joint"]:
         err = j.get("commonest_error")
-        rows.append([escape(j[first]), escape(j[second]), _num(j["n"]), _num(j.get(f"{first}_correct")), _num(j.get(f"{second}_correct")),
-                     _num(j.get("both_correct")), escape(f"{err[first]} + {err[second]} ({err['n']})") if err else ""])
-    parts.append(f"<h3>Joint {escape(first)} × {escape(second)}</h3>" + _table(
-        [f"gold {first}", f"gold {second}", "n", f"{first} right", f"{second} right", "both right", "commonest wrong prediction"], rows))
-    return "".join(parts)
+        rows.append([j[first], j[second], Num(j["n"]), Num(j.get(f"{first}_correct")), Num(j.get(f"{second}_correct")),
+                     Num(j.get("both_correct")), f"{err[first]} + {err[second]} ({err['n']})" if err else ""])
+    return {"first": first, "second": second, "rows": rows,
+            "header": [f"gold {first}", f"gold {second}", "n", f"{first} right", f"{second} right", "both right", "commonest wrong prediction"]}
 
 
-def _calibration(r: dict) -> str:
+def _where(r: dict) -> dict:
+    w, axes = r["where_it_errs"], r["schema"]["axes"]
+    test = [{"name": _system(who), "plots": [_confusion_plot(block[a], axes[a], f"{a} ({_system(who)}, test)")
+                                              for a in axes if block.get(a, {}).get("n")]}
+            for who, block in w["test"].items()]
+    breakdowns = [{"title": field.replace("_", " "), "header": [field, "n"] + [f"{a} {m}" for a in axes for m in ("accuracy", "macro-F1")],
+                   "rows": [[t["value"], Num(t["n"])] + [c for a in axes for c in (Num(t[a]["accuracy"]), Num(t[a]["macro_f1"]))] for t in table]}
+                  for field, table in w["breakdowns"].items()]
+    return {"test": test, "scored_by": w["scored_by"], "note": w["note"],
+            "held_out": [_confusion_plot(w["held_out"][a], axes[a], f"{a} (held out)") for a in axes],
+            "breakdowns": breakdowns, "joint": _joint(w, axes)}
+
+
+def _calibration(r: dict) -> dict:
     c = r["calibration"]
-    parts = [f"<p class='muted'>Scored by the {escape(c['scored_by'])} on {escape(c['split'])} passages; expected calibration error (ECE) over 10 confidence bins.</p><div class='plots'>"]
-    rows = []
+    plots, rows = [], []
     for a, v in c["axes"].items():
         curves = ([("before temperature scaling", v["before"]["bins"])] if v["before"] else []) + [("after" if v["before"] else c["scored_by"], v["after"]["bins"])]
-        parts.append(f"<div>{reliability_svg(curves, f'{a} reliability')}</div>")
-        rows.append([escape(a), _num(v["n"]), _num(v["temperature"], 2), _num(v["before"]["ece"] if v["before"] else None), _num(v["after"]["ece"])])
-    parts.append("</div>" + _table(["axis", "n", "temperature", "ECE before", "ECE after"], rows))
-    if c.get("dev"):
-        dev_rows = [[escape(a), _num(v["n"]), _num(v["temperature"], 2), _num(v["ece_before"]), _num(v["ece_after"])] for a, v in c["dev"].items()]
-        parts.append("<p class='muted'>On the dev split, where the temperatures were fitted:</p>" + _table(["axis", "n", "temperature", "ECE before", "ECE after"], dev_rows))
-    return "".join(parts)
+        plots.append(Markup(reliability_svg(curves, f"{a} reliability")))
+        rows.append([a, Num(v["n"]), Num(v["temperature"], 2), Num(v["before"]["ece"] if v["before"] else None), Num(v["after"]["ece"])])
+    dev_rows = [[a, Num(v["n"]), Num(v["temperature"], 2), Num(v["ece_before"]), Num(v["ece_after"])] for a, v in (c.get("dev") or {}).items()]
+    return {"scored_by": c["scored_by"], "split": c["split"], "bins": N_BINS, "dev_bins": ECE_BINS, "plots": plots,
+            "header": CALIBRATION_HEADER, "rows": rows, "dev_rows": dev_rows}
 
 
-def _errors(r: dict) -> str:
+def _errors(r: dict) -> dict:
     e = r["suspected_errors"]
-    parts = [f"<p class='muted'>Out-of-fold probabilities from {e['folds']} folds of whole documents ({escape(e['scored_by'])}); "
-             f"ranked by {escape(e['method'].replace('_', ' '))} (confident learning). <span class='flag'>flagged</span>: the confident joint puts "
-             f"the passage in another class. Top {len(e['rows'])} of {e['candidates']} passage labels. Highlight: words that pushed the predicted label "
-             f"(red) or pulled away from it (blue).</p>"]
-    rows = []
-    for row in e["rows"]:
-        expl = row.get("explanation", {}).get(row["axis"])
-        rows.append([_num(row["rank"]), f"<td class='passage'>{highlight(row['text'], expl)}<div class='muted'>{escape(row['passage_id'])}</div></td>",
-                     escape(row["axis"]), escape(row["given"]), escape(row["predicted"]), _num(row["predicted_prob"]), _num(row["given_prob"]),
-                     "<span class='flag'>flagged</span>" if row["flagged"] else ""])
-    parts.append(_table(["#", "passage", "axis", "given", "predicted", "p(predicted)", "p(given)", "confident learning"], rows, "errors"))
-    return "".join(parts)
+    rows = [[Num(row["rank"]), Passage(row["text"], row.get("explanation", {}).get(row["axis"]), row["passage_id"]), row["axis"], row["given"],
+             row["predicted"], Num(row["predicted_prob"]), Num(row["given_prob"]), FLAGGED if row["flagged"] else ""] for row in e["rows"]]
+    return {"folds": e["folds"], "scored_by": e["scored_by"], "method": e["method"].replace("_", " "), "candidates": e["candidates"],
+            "header": ["#", "passage", "axis", "given", "predicted", "p(predicted)", "p(given)", "confident learning"], "rows": rows}
 
 
-def _queue(r: dict) -> str:
+def _queue(r: dict) -> dict:
     q, axes = r["queue"], list(r["schema"]["axes"])
-    if not q["rows"]:
-        return f"<p class='muted'>No unlabelled passages ({escape(q['source'])}); pass --unlabelled FILE.</p>"
-    parts = [f"<p class='muted'>{len(q['rows'])} of {q['candidates']} passages from {escape(q['source'])}, least sure first by {escape(q['method'])}, "
-             f"at most {q['per_document']} per document before any document gives more. Highlight: words behind the first axis's suggestion.</p>"]
-    rows = []
-    for item in q["rows"]:
-        expl = item.get("explanation", {}).get(axes[0])
-        rows.append([_num(item["rank"]), f"<td class='passage'>{highlight(item['text'], expl)}<div class='muted'>{escape(item['passage_id'])}</div></td>",
-                     escape(item["doc_id"]), _num(item["uncertainty"])] + [escape(f"{item[a]['suggested']} ({item[a]['prob']:.2f})") for a in axes])
-    parts.append(_table(["#", "passage", "document", "uncertainty"] + [f"{a} suggestion" for a in axes], rows, "queue"))
-    return "".join(parts)
+    rows = [[Num(item["rank"]), Passage(item["text"], item.get("explanation", {}).get(axes[0]), item["passage_id"]), item["doc_id"],
+             Num(item["uncertainty"])] + [f"{item[a]['suggested']} ({item[a]['prob']:.2f})" for a in axes] for item in q["rows"]]
+    return {"source": q["source"], "candidates": q["candidates"], "method": q["method"], "per_document": q["per_document"],
+            "header": ["#", "passage", "document", "uncertainty"] + [f"{a} suggestion" for a in axes], "rows": rows}
 
 
-def _learning(r: dict) -> str:
+def _learning(r: dict) -> dict:
     lc, axes = r["learning_curve"], list(r["schema"]["axes"])
     series = []
     for learner in sorted({s["learner"] for s in lc["summary"]}):
         for a in axes:
             pts = [(s["fraction"], s[a]["mean"], s[a]["min"], s[a]["max"]) for s in lc["summary"] if s["learner"] == learner]
             series.append((f"{learner}: {a}", pts))
-    rows = [[escape(s["learner"]), _num(s["fraction"], 2), _num(s["passages"]), _num(s["runs"])] +
-            [escape(f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}") for a in axes] for s in lc["summary"]]
-    return (f"<p class='muted'>Macro-F1 on the {escape(lc['eval_split'])} split when training on a share of the training documents; "
-            f"points are means over seeds, bars span min to max. A curve still rising at 100% says more data should help.</p>"
-            f"<div class='plots'>{learning_curve_svg(series, 'learning curve')}</div>"
-            + _table(["learner", "share", "passages", "runs"] + [f"{a} mean ± sd" for a in axes], rows))
+    rows = [[s["learner"], Num(s["fraction"], 2), Num(s["passages"]), Num(s["runs"])] + [f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}" for a in axes]
+            for s in lc["summary"]]
+    return {"eval_split": lc["eval_split"], "svg": Markup(learning_curve_svg(series, "learning curve")),
+            "header": ["learner", "share", "passages", "runs"] + [f"{a} mean ± sd" for a in axes], "rows": rows}
 
 
-def _agreement(r: dict) -> str:
-    parts = []
+def _disagreement_row(d: dict, axes: list[str]) -> list:
+    labels = Markup("<br>").join(f"{who}: " + " / ".join(v[a] for a in axes) for who, v in d["labels"].items())
+    adjudicated = " / ".join(d["adjudicated"][a] for a in axes) if d["adjudicated"] else NEEDS_ADJUDICATION
+    return [Passage(d["text"], None, d["id"]), ", ".join(d["axes"]), labels, adjudicated]
+
+
+def _agreement(r: dict) -> dict:
     axes = list(r["schema"]["axes"])
-    for unit, g in r["agreement"].items():
-        parts.append(f"<h3>{escape(unit.capitalize())}: {g['multiply_annotated']} with two or more annotators</h3>")
-        if not g["multiply_annotated"]:
-            continue
-        alpha = ", ".join(f"{a} {_f(v)}" for a, v in g["alpha"].items())
-        parts.append(f"<p>Krippendorff's alpha (nominal): {escape(alpha)}</p>")
-        parts.append(_table(["annotators", "axis", "n", "raw agreement", "Cohen's kappa"],
-                            [[escape(" / ".join(p["annotators"])), escape(p["axis"]), _num(p["n"]), _num(p["agreement"]), _num(p["kappa"])] for p in g["pairs"]]))
-        rows = []
-        for d in g["disagreements"]:
-            labels = "<br>".join(escape(f"{who}: " + " / ".join(v[a] for a in axes)) for who, v in d["labels"].items())
-            adj = escape(" / ".join(d["adjudicated"][a] for a in axes)) if d["adjudicated"] else "<span class='flag'>needs adjudication</span>"
-            rows.append([f"<td class='passage'>{escape(d['text'])}<div class='muted'>{escape(d['id'])}</div></td>", escape(", ".join(d["axes"])), labels, adj])
-        parts.append(f"<p>{len(rows)} disagreement(s), for adjudication:</p>" + _table(["text", "axes that differ", "labels (" + " / ".join(axes) + ")", "adjudicated"], rows, "disagreements"))
-    return "".join(parts)
+    units = [{"title": unit.capitalize(), "multiply_annotated": g["multiply_annotated"],
+              "alpha": ", ".join(f"{a} {_f(v)}" for a, v in g["alpha"].items()),
+              "pairs": [[" / ".join(p["annotators"]), p["axis"], Num(p["n"]), Num(p["agreement"]), Num(p["kappa"])] for p in g["pairs"]],
+              "disagreements": [_disagreement_row(d, axes) for d in g["disagreements"]]}
+             for unit, g in r["agreement"].items()]
+    return {"units": units, "pair_header": ["annotators", "axis", "n", "raw agreement", "Cohen's kappa"],
+            "disagreement_header": ["text", "axes that differ", "labels (" + " / ".join(axes) + ")", "adjudicated"]}
 
 
-def _explanations(r: dict) -> str:
-    return ("<p>Every passage shown above is explained by occlusion through the same scorer that made its prediction: each word is dropped in turn "
-            "and the change in the probability of the explained label is that word's weight.</p>"
-            "<p class='legend'><span style='background:rgba(220,40,40,.5)'>pushed toward the label</span>"
-            "<span style='background:rgba(40,90,220,.5)'>pushed away</span> (hover a word for its weight)</p>")
+VIEWS = {"summary": _summary, "where-it-errs": _where, "calibration": _calibration, "suspected-errors": _errors,
+         "annotate-next": _queue, "learning-curve": _learning, "agreement": _agreement, "explanations": lambda r: {}}
 
 
 def render(report: dict) -> str:
     """The whole page."""
-    body = {"summary": _summary, "where-it-errs": _where, "calibration": _calibration, "suspected-errors": _errors,
-            "annotate-next": _queue, "learning-curve": _learning, "agreement": _agreement, "explanations": _explanations}
-    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in SECTIONS)
-    sections = "".join(f'<section id="{sid}"><h2>{escape(title)}</h2>{body[sid](report)}</section>' for sid, title in SECTIONS)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(report["title"])}</title>'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">'
-            f"<style>{CSS}</style></head><body><h1>{escape(report['title'])}</h1>"
-            f"<p class='muted'>generated {escape(report['generated'])}</p><nav>{nav}</nav>{sections}</body></html>")
+    template = _environment().get_template("report.html.j2")
+    return template.render(title=report["title"], generated=report["generated"], css=Markup(CSS), sections=SECTIONS,
+                           views={sid: VIEWS[sid](report) for sid, _ in SECTIONS})

@@ -18,14 +18,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from contextvars import ContextVar
 from pathlib import Path
+
+from pydantic import ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from inference.backends import BACKENDS
 from serving.model_store import LATEST
 
 DEFAULT_MODEL = LATEST
 TRAIN_HINT = "train one with `framing train`"
+ENV_PREFIX = "FRAMING_"
+# Numeric settings: field -> (minimum, maximum); `timeout` is in seconds, the others are counts.
+LIMITS = {
+    "max_texts": (1, 10_000),
+    "max_chars": (1, 1_000_000),
+    "max_document_chars": (1, 10_000_000),
+    "max_body_bytes": (1024, 1 << 30),
+    "max_concurrency": (1, 10_000),
+    "timeout": (0.1, 3600.0),
+    "max_batch_size": (2, 4096),
+}
+# Checked first, as before the numeric limits, when several settings are wrong at once.
+_FIRST = ("model", "backend")
 
 
 class ConfigError(ValueError):
@@ -36,23 +53,53 @@ class ModelNotFoundError(RuntimeError):
     """No loadable model at the configured source; the message is one line naming `framing train`."""
 
 
-# field name -> (environment variable, minimum, maximum)
-_ENV = {
-    "model": ("FRAMING_MODEL", None, None),
-    "max_texts": ("FRAMING_MAX_TEXTS", 1, 10_000),
-    "max_chars": ("FRAMING_MAX_CHARS", 1, 1_000_000),
-    "max_document_chars": ("FRAMING_MAX_DOCUMENT_CHARS", 1, 10_000_000),
-    "max_body_bytes": ("FRAMING_MAX_BODY_BYTES", 1024, 1 << 30),
-    "max_concurrency": ("FRAMING_MAX_CONCURRENCY", 1, 10_000),
-    "timeout": ("FRAMING_TIMEOUT", 0.1, 3600.0),
-    "max_batch_size": ("FRAMING_MAX_BATCH_SIZE", 2, 4096),
-    "backend": ("FRAMING_BACKEND", None, None),
-}
-_TEXT_FIELDS = ("model", "backend")
+def env_var(field: str) -> str:
+    return ENV_PREFIX + field.upper()
 
 
-@dataclass(frozen=True)
-class Settings:
+def _trimmed(values: Mapping[str, object]) -> dict[str, object]:
+    """Values with surrounding white space removed; blank ones left out, so they keep their defaults."""
+    out = {}
+    for name, value in values.items():
+        value = value.strip() if isinstance(value, str) else value
+        if value != "":
+            out[name] = value
+    return out
+
+
+# The variables `Settings.from_env(environ)` reads instead of os.environ, while it builds the settings.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("framing_environ", default=None)
+
+
+class _TrimmedEnv(EnvSettingsSource):
+    """FRAMING_* variables as pydantic-settings reads them (from os.environ or a given mapping), trimmed."""
+
+    def __init__(self, settings_cls, environ: Mapping[str, str] | None = None):
+        super().__init__(settings_cls)
+        if environ is not None:
+            # Keyed as EnvSettingsSource keys os.environ when, as here, names are not case-sensitive.
+            self.env_vars = {name.lower(): value for name, value in environ.items()}
+
+    def __call__(self) -> dict:
+        return _trimmed(super().__call__())
+
+
+def _setting_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("framing_setting", "{message}", {"message": message})
+
+
+def _range_message(name: str, value: object) -> str:
+    low, high = LIMITS[name]
+    if name == "timeout":
+        return f"{name} ({env_var(name)}) must be a number of seconds from {low:g} to {high:g}, got {value!r}"
+    return f"{name} ({env_var(name)}) must be an integer from {low:,} to {high:,}, got {value!r}"
+
+
+class Settings(BaseSettings):
+    """The service's settings; each field is read from FRAMING_<FIELD> (see the module docstring)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
     model: str = DEFAULT_MODEL
     max_texts: int = 64
     max_chars: int = 20_000
@@ -63,49 +110,70 @@ class Settings:
     max_batch_size: int = 128
     backend: str = ""  # empty: the default recorded by `framing export` (fp32 if never exported)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.model, str) or not self.model.strip():
-            raise ConfigError("model (FRAMING_MODEL) must be an artifact folder or a BentoML model tag, got an empty value")
-        if self.backend not in ("", *BACKENDS):
-            raise ConfigError(f"backend (FRAMING_BACKEND) must be one of {', '.join(BACKENDS)} or empty for the exported default, "
-                              f"got {self.backend!r}")
-        for f in fields(self):
-            if f.name in _TEXT_FIELDS:
-                continue
-            _, low, high = _ENV[f.name]
-            value = getattr(self, f.name)
-            allowed = (int, float) if f.type == "float" else (int,)
-            if isinstance(value, bool) or not isinstance(value, allowed) or not low <= value <= high:
-                raise ConfigError(_range_message(f.name, f.type, value))
+    def __init__(self, **values) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise _config_error(e) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return init_settings, _TrimmedEnv(settings_cls, _ENVIRON.get())
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_named(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            raise _setting_error(f"model ({env_var('model')}) must be an artifact folder or a BentoML model tag, got an empty value")
+        return value
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _known_backend(cls, value: object) -> object:
+        if value not in ("", *BACKENDS):
+            raise _setting_error(f"backend ({env_var('backend')}) must be one of {', '.join(BACKENDS)} or empty for the exported "
+                                 f"default, got {value!r}")
+        return value
+
+    @field_validator(*LIMITS, mode="before")
+    @classmethod
+    def _in_range(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name
+        number = float if name == "timeout" else int
+        if isinstance(value, str):
+            try:
+                value = number(value.replace("_", ""))
+            except ValueError:
+                raise _setting_error(_range_message(name, value)) from None
+        allowed = (int, float) if number is float else (int,)
+        low, high = LIMITS[name]
+        if isinstance(value, bool) or not isinstance(value, allowed) or not low <= value <= high:
+            raise _setting_error(_range_message(name, value))
+        return value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
-        """Settings from FRAMING_* variables; unset or empty ones keep their defaults."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            raw = environ.get(_ENV[f.name][0], "").strip()
-            if not raw:
-                continue
-            if f.name in _TEXT_FIELDS:
-                values[f.name] = raw
-                continue
-            try:
-                values[f.name] = (float if f.type == "float" else int)(raw.replace("_", ""))
-            except ValueError:
-                raise ConfigError(_range_message(f.name, f.type, raw)) from None
-        return cls(**values)
+        """Settings from FRAMING_* variables (os.environ unless given); unset or blank ones keep their defaults."""
+        token = _ENVIRON.set(environ)
+        try:
+            return cls()
+        finally:
+            _ENVIRON.reset(token)
+
+    def replace(self, **changes) -> "Settings":
+        """These settings with some fields changed, checked like any others."""
+        return Settings(**{**self.model_dump(), **changes})
 
     def to_env(self) -> dict[str, str]:
         """The FRAMING_* variables that reproduce these settings in a child process."""
-        return {_ENV[f.name][0]: str(getattr(self, f.name)) for f in fields(self)}
+        return {env_var(name): str(value) for name, value in self.model_dump().items()}
 
 
-def _range_message(name: str, type_name: str, value: object) -> str:
-    var, low, high = _ENV[name]
-    if type_name == "float":
-        return f"{name} ({var}) must be a number of seconds from {low:g} to {high:g}, got {value!r}"
-    return f"{name} ({var}) must be an integer from {low:,} to {high:,}, got {value!r}"
+def _config_error(error: ValidationError) -> ConfigError:
+    """The first problem as one line: the model and backend first, then the limits in field order."""
+    problems = sorted(error.errors(), key=lambda e: (e["loc"][:1] != (_FIRST[0],), e["loc"][:1] != (_FIRST[1],)))
+    first = problems[0]
+    return ConfigError(first["msg"] if first["type"] == "framing_setting" else f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
 
 
 def _looks_like_path(source: str) -> bool:

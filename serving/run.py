@@ -6,7 +6,6 @@ because `bentoml serve` imports serving/service.py afresh in each worker.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -34,7 +33,7 @@ def serve(*, model: str | None = None, host: str = "127.0.0.1", port: int = 3000
     """Run the service in the foreground until interrupted; returns the exit code."""
     settings = settings or Settings.from_env()
     if model:
-        settings = dataclasses.replace(settings, model=model)
+        settings = settings.replace(model=model)
     if not 0 < port < 65536:
         raise ValueError(f"--port must be from 1 to 65535, got {port}")
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+# Equal-width confidence bins for ECE on dev, where training fits the temperatures.
+ECE_BINS = 15
+
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, max_iter: int = 200) -> float:
     """The temperature T > 0 minimising the negative log-likelihood of softmax(logits / T)."""
@@ -29,7 +32,7 @@ def nll(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.log(p).mean())
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """ECE: confidence-vs-accuracy gap averaged over equal-width confidence bins, weighted by bin size."""
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(float)
@@ -42,7 +45,7 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: in
     return float(ece)
 
 
-def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> list[dict]:
+def reliability_bins(probs: np.ndarray, labels: np.ndarray, n_bins: int = ECE_BINS) -> list[dict]:
     """Per confidence bin: count, mean confidence, accuracy (for reliability diagrams)."""
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(float)

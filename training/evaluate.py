@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import LeaveOneGroupOut
 from tqdm.auto import tqdm
 
 from inference.machine import machine
@@ -52,15 +53,22 @@ def compare(rows: list[CorpusRow], model_probs: dict[str, np.ndarray], baseline_
     }
 
 
+def held_out_articles(rows: list[CorpusRow]) -> list[list[CorpusRow]]:
+    """The rows of each article in turn (scikit-learn's LeaveOneGroupOut over documents), by document id."""
+    groups = [r.doc_id for r in rows]
+    if len(set(groups)) < 2:  # LeaveOneGroupOut needs two; one article is simply held out alone
+        return [rows] if rows else []
+    return [[rows[i] for i in held] for _, held in LeaveOneGroupOut().split(rows, groups=groups)]
+
+
 def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], *, progress: bool = True,
                        root: Path = LABELS_DIR, make_model=None) -> dict:
     """For each seed article: train without it (same recipe), then score its passages and the article."""
-    seed_rows = corpus_rows(corpus, ("seed",))
-    doc_ids = sorted({r.doc_id for r in seed_rows})
     seed_docs = {d["id"]: d for d in documents_of("seed", root)}
     model_folds, base_folds, per_article, doc_preds = [], [], {}, []
-    for doc_id in tqdm(doc_ids, desc="seed leave-one-article-out", unit="article", disable=not progress):
-        held = [r for r in seed_rows if r.doc_id == doc_id]
+    articles = held_out_articles(corpus_rows(corpus, ("seed",)))
+    for held in tqdm(articles, desc="seed leave-one-article-out", unit="article", disable=not progress):
+        doc_id = held[0].doc_id
         fold = replace(config, exclude_docs=(doc_id,))
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(fold, corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)

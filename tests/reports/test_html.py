@@ -38,3 +38,17 @@ def test_highlight_marks_words_by_weight_and_escapes():
     assert out.startswith("&lt;b&gt; <mark") and "rgba(220,40,40,0.65)" in out and ">war</mark>" in out
     negative = highlight("war", {"words": [{"start": 0, "end": 3, "word": "war", "weight": -0.2}]})
     assert "rgba(40,90,220" in negative
+
+
+def test_no_report_value_is_trusted_as_markup(fast_report):
+    from reports.html import render
+
+    report, _ = fast_report
+    planted = "<td class='num'><script>alert(2)</script>"
+    report = {**report, "where_it_errs": {**report["where_it_errs"]}}
+    field, table = next(iter(report["where_it_errs"]["breakdowns"].items()))
+    report["where_it_errs"]["breakdowns"] = {field: [{**table[0], "value": planted}] + table[1:]}
+    report["summary"] = {**report["summary"], "source": "<b>bold</b>"}
+    page = render(report)
+    assert "<script>alert(2)" not in page and "&lt;td class=&#39;num&#39;&gt;&lt;script&gt;alert(2)" in page
+    assert "<b>bold</b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page

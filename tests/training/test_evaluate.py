@@ -101,3 +101,17 @@ def test_training_seeds_retrain_the_recipe_and_report_the_spread(corpus_root, tm
         assert summary["min"] == min(values) and summary["max"] == max(values)
         assert summary["mean"] == pytest.approx(sum(values) / 3)
     assert "3 training seeds" in format_evaluation(result)
+
+
+def test_each_seed_article_is_held_out_once_whole():
+    from training.evaluate import held_out_articles
+
+    from ..reports.fixtures import keyword_rows
+
+    rows = keyword_rows(n_docs=3, per_doc=4)
+    rows = rows[::2] + rows[1::2]  # interleave documents
+    articles = held_out_articles(rows)
+    assert [{r.doc_id for r in held} for held in articles] == [{"doc0"}, {"doc1"}, {"doc2"}]
+    assert sorted(r.id for held in articles for r in held) == sorted(r.id for r in rows)
+    one = [r for r in rows if r.doc_id == "doc1"]
+    assert held_out_articles(one) == [one] and held_out_articles([]) == []
