@@ -23,14 +23,14 @@ from labels.segment import segment
 LABELS_DIR = Path(__file__).parent
 SOURCE_KINDS = ("seed", "authored", "coverage")
 ADJUDICATOR = "adjudicator"
-# Percent of documents, by a hash of the document id. Authored dev/test are kept for reference; the
-# model is chosen and measured on the coverage splits (real text), and both kinds' train share "train".
-SPLIT_FRACTIONS = {
-    "authored": (("train", 70), ("dev", 15), ("test", 15)),
-    "coverage": (("coverage_test", 38), ("coverage_dev", 20), ("train", 42)),
-}
+# Percent of authored documents, by a hash of the document id. Authored dev/test are kept for reference;
+# the model is chosen and measured on the coverage splits (real text), and both kinds' train share "train".
+SPLIT_FRACTIONS = (("train", 70), ("dev", 15), ("test", 15))
 SEED_SPLIT = "seed"
 COVERAGE_SPLITS = ("coverage_dev", "coverage_test")
+# A coverage document's split is frozen in its metadata (`framing corpus splits`, labels/splits.py).
+COVERAGE_SPLIT_VALUES = ("train", *COVERAGE_SPLITS)
+UNASSIGNED = "unassigned"
 
 
 class CorpusError(ValueError):
@@ -51,6 +51,7 @@ class Document:
     outlet: str = ""
     date: str | None = None
     partial: bool = False
+    split: str | None = None  # coverage only: frozen in the metadata once assigned
 
 
 @dataclass
@@ -68,15 +69,15 @@ def passage_id(doc_id: str, text: str) -> str:
     return f"{doc_id}-{digest}"
 
 
-def split_for(doc_id: str, source_kind: str) -> str:
-    """Deterministic split by a hash of the document id, so a document never straddles splits."""
+def split_for(doc_id: str, source_kind: str, frozen: str | None = None) -> str:
+    """A document's split: seed its own; coverage as frozen in its metadata; authored by a hash of its id."""
     if source_kind == "seed":
         return SEED_SPLIT
-    # Authored ids hash as they always have, so their splits did not move when coverage arrived.
-    key = doc_id if source_kind == "authored" else f"{source_kind}:{doc_id}"
-    bucket = int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % 100
+    if source_kind == "coverage":
+        return frozen or UNASSIGNED
+    bucket = int(hashlib.sha1(doc_id.encode("utf-8")).hexdigest(), 16) % 100
     edge = 0
-    for name, percent in SPLIT_FRACTIONS[source_kind]:
+    for name, percent in SPLIT_FRACTIONS:
         edge += percent
         if bucket < edge:
             return name
@@ -104,6 +105,9 @@ def _read_metadata(meta_path: Path, root: Path, kind: str, schema: Schema) -> di
         raise CorpusError(f"{rel}: source_kind {meta['source_kind']!r} but the file is under sources/{kind}/; move it or fix the field")
     if not isinstance(meta.get("partial", False), bool):
         raise CorpusError(f"{rel}: field 'partial' must be true or false")
+    if meta.get("split") is not None and (kind != "coverage" or meta["split"] not in COVERAGE_SPLIT_VALUES):
+        raise CorpusError(f"{rel}: split {meta['split']!r} is not allowed here; coverage documents take one of "
+                          f"{', '.join(COVERAGE_SPLIT_VALUES)}, others none (their split comes from a hash of doc_id)")
     return meta
 
 
@@ -123,6 +127,7 @@ def load_documents(root: Path = LABELS_DIR, schema: Schema | None = None) -> lis
                 meta["doc_id"], kind, rel, meta["title"], meta["outlet_style"], meta["topic"],
                 txt.read_text(encoding="utf-8"), source_url=str(meta.get("source_url") or "").strip(),
                 outlet=str(meta.get("outlet") or ""), date=meta.get("date"), partial=meta.get("partial", False),
+                split=meta.get("split"),
             ))
     return docs
 
@@ -204,7 +209,7 @@ def build_records(root: Path = LABELS_DIR, schema: Schema | None = None) -> tupl
     annotations = load_annotations(root, schema)
     passages, documents = [], []
     for doc in docs:
-        split = split_for(doc.doc_id, doc.source_kind)
+        split = split_for(doc.doc_id, doc.source_kind, doc.split)
         doc_tags: set[str] = set()
         seg = segment(doc.text)
         for index, span in enumerate(seg.passages):

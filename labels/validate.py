@@ -103,6 +103,8 @@ def check_sources(docs: list[Document], held_out: set[str]) -> list[Problem]:
         where = doc.path[: -len(".txt")] + ".json"
         if doc.source_kind != "coverage":
             continue
+        if not doc.split:
+            problems.append(Problem(where, "coverage document has no split yet; run `framing corpus splits` to assign and freeze one"))
         if not doc.source_url:
             problems.append(Problem(where, "coverage document has no source_url; add the address of the page it paraphrases"))
             continue

@@ -101,27 +101,28 @@ def test_build_writes_loadable_files_with_provenance(tmp_path):
     assert documents[0]["n_passages"] == 2 and documents[0]["split"] == p["split"]
 
 
-def test_coverage_documents_split_by_article_into_train_and_the_coverage_splits():
-    from labels.corpus import COVERAGE_SPLITS
-    ids_ = [f"cov-x{i:03d}" for i in range(300)]
-    splits = [split_for(d, "coverage") for d in ids_]
-    assert set(splits) == {"train", *COVERAGE_SPLITS}
-    assert 0.3 < splits.count("coverage_test") / len(splits) < 0.46
-    assert all(split_for(d, "coverage") == s for d, s in zip(ids_, splits))
-    # Authored documents never land in a coverage split.
-    assert not {split_for(f"auth-x{i}", "authored") for i in range(300)} & set(COVERAGE_SPLITS)
+def test_coverage_documents_take_the_split_frozen_in_their_metadata():
+    assert split_for("cov-x1", "coverage", "coverage_test") == "coverage_test"
+    assert split_for("cov-x1", "coverage") == "unassigned"
+    # Authored documents never land in a coverage split, whatever their id.
+    assert {split_for(f"auth-x{i}", "authored") for i in range(300)} == {"train", "dev", "test"}
 
 
 def test_coverage_metadata_is_carried_into_the_records(tmp_path):
     root = make_root(tmp_path, kind="coverage")
     meta = {"doc_id": "cov-1", "title": "t", "outlet_style": "broadcaster", "topic": "nk_troops_ukraine", "source_kind": "coverage",
-            "source_url": "https://example.org/a", "outlet": "Example News", "date": "2024-10-25", "partial": True}
+            "source_url": "https://example.org/a", "outlet": "Example News", "date": "2024-10-25", "partial": True,
+            "split": "coverage_dev"}
     (root / "sources" / "coverage" / "doc.json").write_text(json.dumps(meta))
     passages, documents = build_records(root)
     assert {p["doc_id"] for p in passages} == {"cov-1"} and passages[0]["outlet"] == "Example News"
     assert {k: documents[0][k] for k in ("source_url", "outlet", "date", "partial")} == {k: meta[k] for k in ("source_url", "outlet", "date", "partial")}
-    assert documents[0]["split"] == passages[0]["split"] == split_for("cov-1", "coverage")
-    meta["source_kind"] = "authored"
+    assert documents[0]["split"] == passages[0]["split"] == "coverage_dev"
+    meta["split"] = "test"
+    (root / "sources" / "coverage" / "doc.json").write_text(json.dumps(meta))
+    with pytest.raises(CorpusError, match=r"doc.json: split 'test' is not allowed here; coverage documents take one of train, coverage_dev, coverage_test"):
+        build_records(root)
+    meta["split"], meta["source_kind"] = "train", "authored"
     (root / "sources" / "coverage" / "doc.json").write_text(json.dumps(meta))
     with pytest.raises(CorpusError, match=r"doc.json: source_kind 'authored' but the file is under sources/coverage/"):
         build_records(root)

@@ -19,7 +19,8 @@ def test_stats_report_coverage_and_authored_separately(tmp_path):
     cov.mkdir()
     (cov / "c.txt").write_text(ARTICLE.replace("officials", "police") + "\nA third passage with enough words to count as one here.\n")
     (cov / "c.json").write_text(json.dumps({"doc_id": "cov-1", "title": "t", "outlet_style": "broadcaster", "topic": "iran_russia",
-                                            "source_kind": "coverage", "source_url": "https://e.org/1", "outlet": "E", "partial": True}))
+                                            "source_kind": "coverage", "source_url": "https://e.org/1", "outlet": "E", "partial": True,
+                                            "split": "coverage_test"}))
     passages, documents = build(root)
     authored = [p for p in passages if p["source_kind"] == "authored"]
     coverage = [p for p in passages if p["source_kind"] == "coverage"]

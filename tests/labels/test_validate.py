@@ -94,7 +94,8 @@ def coverage_root(tmp_path, docs: dict[str, dict]) -> "Path":
     for doc_id, spec in docs.items():
         spec = dict(spec)
         (src / f"{doc_id}.txt").write_text(spec.pop("text", COVERAGE_TEXT), encoding="utf-8")
-        meta = {"doc_id": doc_id, "title": "t", "outlet_style": "wire", "topic": "nk_troops_ukraine", "source_kind": "coverage", **spec}
+        meta = {"doc_id": doc_id, "title": "t", "outlet_style": "wire", "topic": "nk_troops_ukraine", "source_kind": "coverage",
+                "split": "train", **spec}
         (src / f"{doc_id}.json").write_text(json.dumps({k: v for k, v in meta.items() if v is not None}))
     return root
 
@@ -129,6 +130,11 @@ def test_a_coverage_document_without_source_url_is_refused(tmp_path):
         "sources/coverage/cov-x001.json: coverage document has no source_url; add the address of the page it paraphrases",
         "sources/coverage/cov-x002.json: coverage document has no source_url; add the address of the page it paraphrases",
     ]
+
+
+def test_a_coverage_document_without_a_frozen_split_is_reported(tmp_path):
+    root = coverage_root(tmp_path, {"cov-x001": {"source_url": "https://a.org/1", "split": None}})
+    assert source_problems(root) == ["sources/coverage/cov-x001.json: coverage document has no split yet; run `framing corpus splits` to assign and freeze one"]
 
 
 def test_the_same_page_twice_is_refused(tmp_path):
