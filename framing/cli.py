@@ -55,7 +55,7 @@ def _corpus_stats(args) -> int:
 
 def _corpus_splits(args) -> int:
     """Assign and freeze a split for every coverage document that has none (labels/splits.py)."""
-    from labels.splits import assign_splits
+    from labels.splits import SplitTargets, assign_splits
 
     assigned = assign_splits(args.root, SplitTargets(test_share=args.test_share, dev_share=args.dev_share, floor=args.floor))
     counts = {s: sum(v == s for v in assigned.values()) for s in ("coverage_test", "coverage_dev", "train")}
@@ -89,7 +89,7 @@ def _train(args) -> int:
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
-    # ~67 s per epoch of 1,000 passages on 2 cores (shared/CPU-INFERENCE-NOTES.md), plus dev passes.
+    # About 67 s per epoch of 1,000 passages on 2 cores (MiniLM, measured here), plus the dev passes.
     estimate = n / 1000 * 70 * config.epochs / 60
     print(f"training on {n} passages for up to {config.epochs} epochs; expect at most ~{estimate:.0f} min on a 2-core CPU", file=sys.stderr)
     predictor = train(config, corpus, out_dir=args.out, corpus_root=args.root)
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:
         # User errors (bad files, bad options) end with one clear line, not a traceback.
         print(f"error: {e}", file=sys.stderr)
         return 2

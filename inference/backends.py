@@ -3,8 +3,8 @@
     fp32       PyTorch, full precision: the reference every other backend is measured against
     bf16       PyTorch autocast to bfloat16, offered only on CPUs with native bf16 matrix units
     onnx-fp32  ONNX Runtime on the graph-optimised (fused) export
-    onnx-int8  ONNX Runtime on the same graph with int8 weights (dynamic per-channel, or static if that
-               is what keeps agreement)
+    onnx-int8  ONNX Runtime on the same graph with dynamic per-channel int8 weights; the matrix multiplies
+               most sensitive to int8 stay fp32 where that is what keeps agreement
 
 `framing export` (inference/export.py) writes the ONNX files into the artifact's onnx/ folder and records,
 per backend, its label agreement with fp32, its dev macro-F1, its speed and its measured batch size in

@@ -25,11 +25,10 @@ from reports.folds import baseline_oof, model_oof
 from reports.label_errors import suspected_errors
 from reports.learning_curve import baseline_learner, learning_curve, model_learner, summarise
 from reports.reliability import model_reliability, probability_reliability
-from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
+from reports.scoring import BASELINE, MODEL, SYSTEM_NAMES, Scorer, fit_baseline_scorer, predictor_scorer
 from training.metrics import axis_report
 from training.train import TrainConfig
 
-BASELINE, MODEL = "baseline", "fine-tuned"
 
 
 class ReportInputError(ValueError):
@@ -166,7 +165,7 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     gold_all = gold_ids(all_rows, axes)
     where = {
         "scored_by": primary,
-        "note": f"{', '.join(train_config.train_splits)}: out-of-fold; {', '.join(other_splits)}: the {primary} trained on all training passages",
+        "note": f"{', '.join(train_config.train_splits)}: out-of-fold; {', '.join(other_splits)}: the {SYSTEM_NAMES[primary]} trained on all training passages",
         # The evaluation's test block also holds the model-minus-baseline differences: confusion matrices only here.
         "test": {k: v for k, v in ((evaluation or {}).get("test") or test_reports).items() if k != "model_minus_baseline"},
         "held_out": {a: axis_report(gold_all[a], all_probs[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()},

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from reports.reliability import N_BINS
+from reports.scoring import BASELINE, MODEL, SYSTEM_NAMES
 from reports.svg import confusion_svg, learning_curve_svg, reliability_svg
 from training.calibration import ECE_BINS
 
@@ -109,14 +110,14 @@ def _points_range(m: dict) -> str:
 
 
 def _system(who: str) -> str:
-    """The name a scoring system is shown under (evaluation JSON may say "model" for the fine-tuned one)."""
-    return "fine-tuned" if who in ("model", "fine-tuned") else "baseline"
+    """The name a scoring system ("model", "baseline") is shown under."""
+    return SYSTEM_NAMES.get(who, who)
 
 
 def _summary_rows(s: dict, axes: list[str]) -> list[list]:
     rows = []
     for label, block in (("test passages", s.get("test", {})), ("seed articles (real text), leave-one-article-out", s.get("seed", {}))):
-        for who in ("model", "baseline", "fine-tuned"):
+        for who in (MODEL, BASELINE):
             rep = block.get(who)
             if rep:
                 rows.append([label, _system(who)] + [_ci(rep.get(a)) for a in axes])
@@ -167,7 +168,7 @@ def _where(r: dict) -> dict:
     breakdowns = [{"title": field.replace("_", " "), "header": [field, "n"] + [f"{a} {m}" for a in axes for m in ("accuracy", "macro-F1")],
                    "rows": [[t["value"], Num(t["n"])] + [c for a in axes for c in (Num(t[a]["accuracy"]), Num(t[a]["macro_f1"]))] for t in table]}
                   for field, table in w["breakdowns"].items()]
-    return {"test": test, "scored_by": w["scored_by"], "note": w["note"],
+    return {"test": test, "scored_by": _system(w["scored_by"]), "note": w["note"],
             "held_out": [_confusion_plot(w["held_out"][a], axes[a], f"{a} (held out)") for a in axes],
             "breakdowns": breakdowns, "joint": _joint(w, axes)}
 
@@ -176,11 +177,11 @@ def _calibration(r: dict) -> dict:
     c = r["calibration"]
     plots, rows = [], []
     for a, v in c["axes"].items():
-        curves = ([("before temperature scaling", v["before"]["bins"])] if v["before"] else []) + [("after" if v["before"] else c["scored_by"], v["after"]["bins"])]
+        curves = ([("before temperature scaling", v["before"]["bins"])] if v["before"] else []) + [("after" if v["before"] else _system(c["scored_by"]), v["after"]["bins"])]
         plots.append(Markup(reliability_svg(curves, f"{a} reliability")))
         rows.append([a, Num(v["n"]), Num(v["temperature"], 2), Num(v["before"]["ece"] if v["before"] else None), Num(v["after"]["ece"])])
     dev_rows = [[a, Num(v["n"]), Num(v["temperature"], 2), Num(v["ece_before"]), Num(v["ece_after"])] for a, v in (c.get("dev") or {}).items()]
-    return {"scored_by": c["scored_by"], "split": c["split"], "bins": N_BINS, "dev_bins": ECE_BINS, "plots": plots,
+    return {"scored_by": _system(c["scored_by"]), "split": c["split"], "bins": N_BINS, "dev_bins": ECE_BINS, "plots": plots,
             "header": CALIBRATION_HEADER, "rows": rows, "dev_rows": dev_rows}
 
 
@@ -188,7 +189,7 @@ def _errors(r: dict) -> dict:
     e = r["suspected_errors"]
     rows = [[Num(row["rank"]), Passage(row["text"], row.get("explanation", {}).get(row["axis"]), row["passage_id"]), row["axis"], row["given"],
              row["predicted"], Num(row["predicted_prob"]), Num(row["given_prob"]), FLAGGED if row["flagged"] else ""] for row in e["rows"]]
-    return {"folds": e["folds"], "scored_by": e["scored_by"], "method": e["method"].replace("_", " "), "candidates": e["candidates"],
+    return {"folds": e["folds"], "scored_by": _system(e["scored_by"]), "method": e["method"].replace("_", " "), "candidates": e["candidates"],
             "header": ["#", "passage", "axis", "given", "predicted", "p(predicted)", "p(given)", "confident learning"], "rows": rows}
 
 
@@ -206,8 +207,8 @@ def _learning(r: dict) -> dict:
     for learner in sorted({s["learner"] for s in lc["summary"]}):
         for a in axes:
             pts = [(s["fraction"], s[a]["mean"], s[a]["min"], s[a]["max"]) for s in lc["summary"] if s["learner"] == learner]
-            series.append((f"{learner}: {a}", pts))
-    rows = [[s["learner"], Num(s["fraction"], 2), Num(s["passages"]), Num(s["runs"])] + [f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}" for a in axes]
+            series.append((f"{_system(learner)}: {a}", pts))
+    rows = [[_system(s["learner"]), Num(s["fraction"], 2), Num(s["passages"]), Num(s["runs"])] + [f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}" for a in axes]
             for s in lc["summary"]]
     return {"eval_split": lc["eval_split"], "svg": Markup(learning_curve_svg(series, "learning curve")),
             "header": ["learner", "share", "passages", "runs"] + [f"{a} mean ± sd" for a in axes], "rows": rows}

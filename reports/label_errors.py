@@ -44,17 +44,6 @@ def confident_label_issues(probs: np.ndarray, given: np.ndarray) -> np.ndarray:
     return above.any(axis=1) & (confident != given)
 
 
-def rank_label_issues(probs: np.ndarray, given: np.ndarray, method: str = "self_confidence") -> np.ndarray:
-    """All indices, confident-joint issues first, each group by ascending label quality."""
-    if method not in QUALITY:
-        raise ValueError(f"unknown ranking method {method!r}; use one of {', '.join(QUALITY)}")
-    if probs.shape[0] != len(given):
-        raise ValueError(f"probabilities have {probs.shape[0]} rows but there are {len(given)} labels")
-    quality = QUALITY[method](probs, given)
-    flagged = confident_label_issues(probs, given)
-    return np.lexsort((quality, ~flagged))
-
-
 def suspected_errors(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]], *,
                      top: int, method: str = "self_confidence", source: str = "") -> list[dict]:
     """The `top` most suspect (passage, axis) labels across both axes, most suspect first."""

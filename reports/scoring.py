@@ -11,6 +11,9 @@ from labels.dataset import CorpusRow
 from training.baseline import baseline_probabilities, fit_baselines
 
 Scorer = Callable[[list[str]], dict[str, np.ndarray]]
+# The two systems a report compares, named as `framing evaluate` names them, and how the page shows them.
+BASELINE, MODEL = "baseline", "model"
+SYSTEM_NAMES = {MODEL: "fine-tuned", BASELINE: "baseline"}
 
 
 def predictor_scorer(predictor: Predictor) -> Scorer:

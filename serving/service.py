@@ -2,7 +2,7 @@
 
 Two BentoML services, BentoML's pattern for adaptive batching behind an API with more than one parameter:
 
-- `FramingModel` loads the trained artifact once through `Predictor` and exposes it: a batchable
+- `ModelWorker` loads the trained artifact once through `Predictor` and exposes it: a batchable
   list-in/list-out `predict`, so concurrent callers share forward passes, and `predict_document`.
   It runs in its own worker process and is reachable only by `FramingService` (a private socket).
 - `FramingService` is what clients call: `/classify` and `/classify_document`, with request
@@ -45,7 +45,7 @@ ClassifyRequest, DocumentRequest = request_models(SETTINGS)
 
 
 @bentoml.service(traffic={"timeout": SETTINGS.timeout}, workers=1)
-class FramingModel:
+class ModelWorker:
     @bentoml.on_deployment
     def check_model() -> None:
         """Runs once in the `bentoml serve` process, before any worker starts."""
@@ -86,7 +86,7 @@ class FramingModel:
     workers=1,
 )
 class FramingService:
-    model = bentoml.depends(FramingModel)
+    model = bentoml.depends(ModelWorker)
 
     @bentoml.on_startup
     async def wait_for_model(self) -> None:

@@ -64,12 +64,18 @@ def test_full_report_fine_tunes_per_fold_with_the_tiny_model(labels_root, tiny_a
                           learning_curve_model_seeds=1, top_errors=4, queue_size=3, max_explained_words=8, bootstrap=100)
     report = build_report(config, model_dir=tiny_artifact, evaluation_path=evaluation, root=labels_root,
                           make_model=lambda: (tokenizer, tiny_model()), progress=False)
-    assert report["suspected_errors"]["scored_by"] == "fine-tuned" and report["suspected_errors"]["folds"] == 2
-    assert report["calibration"]["scored_by"] == "fine-tuned"
+    assert report["suspected_errors"]["scored_by"] == "model" and report["suspected_errors"]["folds"] == 2
+    assert report["calibration"]["scored_by"] == "model"
     assert all(v["before"] and v["after"] for v in report["calibration"]["axes"].values())
-    assert {p["learner"] for p in report["learning_curve"]["points"]} == {"baseline", "fine-tuned"}
+    assert {p["learner"] for p in report["learning_curve"]["points"]} == {"baseline", "model"}
     assert report["summary"]["source"] == "evaluation JSON"
-    assert report["queue"]["rows"][0]["scored_by"] == "fine-tuned"
+    assert report["queue"]["rows"][0]["scored_by"] == "model"
+    # One name for the fine-tuned model in the data, as in `framing evaluate`'s JSON; the page shows it as "fine-tuned".
+    assert set(report["where_it_errs"]["test"]) == {"model", "baseline"}
+    from reports.html import render
+
+    page = render(report)
+    assert "Test split, fine-tuned" in page and "fine-tuned: risk_framing" in page and "Scored by the fine-tuned" in page
 
 
 def test_evaluation_differences_reach_the_summary_and_leave_the_confusion_matrices_alone(labels_root, tmp_path):

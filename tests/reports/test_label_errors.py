@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
+from labels.dataset import CorpusRow
 from reports.folds import baseline_oof, document_folds
-from reports.label_errors import (class_thresholds, confident_label_issues, normalized_margin, rank_label_issues,
-                                  self_confidence, suspected_errors)
+from reports.label_errors import (class_thresholds, confident_label_issues, normalized_margin, self_confidence,
+                                  suspected_errors)
 
 from .fixtures import AXES, RISK, MOTIVE, keyword_rows
 
@@ -27,9 +28,12 @@ def test_confident_joint_flags_only_confident_off_diagonal_passages():
     # Row 2: p0 = 0.6 < 0.8 and p1 = 0.3 < 0.5, so nothing is confident: not flagged despite its low quality.
     # Row 4: p0 = 0.9 >= 0.8, so it confidently belongs to class 0 though given class 2.
     assert confident_label_issues(PROBS, GIVEN).tolist() == [False, False, False, False, True]
-    assert rank_label_issues(PROBS, GIVEN).tolist()[:2] == [4, 2]
-    with pytest.raises(ValueError, match="unknown ranking method"):
-        rank_label_issues(PROBS, GIVEN, "loss")
+    # Ranked: the flagged row first, then the rest by ascending self-confidence (row 2 before row 3).
+    rows = [CorpusRow.from_names(id=f"p{i}", doc_id="d", text="t", split="train",
+                                 labels={RISK: AXES[RISK][g], MOTIVE: AXES[MOTIVE][0]}) for i, g in enumerate(GIVEN)]
+    probs = {RISK: PROBS, MOTIVE: np.tile([1.0, 0.0, 0.0], (len(GIVEN), 1))}
+    ranked = suspected_errors(rows, probs, AXES, top=3)
+    assert [(e["passage_id"], e["flagged"]) for e in ranked] == [("p4", True), ("p2", False), ("p3", False)]
 
 
 def test_document_folds_keep_documents_whole_and_cover_every_row():
