@@ -69,7 +69,6 @@ class BackgroundServer:
         self.proc = subprocess.Popen([sys.executable, "-m", "framing", "serve", "--port", str(self.port), *args],
                                      env={**os.environ, **(env or {})}, stdout=self.log.open("w"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
-        self.not_ready_polls = 0
         self.log_when_ready = ""
 
     def wait_ready(self, timeout: float = 180) -> "BackgroundServer":
@@ -88,7 +87,6 @@ class BackgroundServer:
                     return self
             except httpx.HTTPError:
                 pass
-            self.not_ready_polls += 1
             time.sleep(0.25)
         self.stop()
         raise RuntimeError(f"server not ready after {timeout:g} s:\n{self.log.read_text()}")

@@ -8,12 +8,23 @@ from labels.schema import SchemaError, load_schema
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_schema_has_two_axes_with_ordered_labels_and_a_version():
-    schema = load_schema()
-    assert schema.axis_names == ("risk_framing", "motive_framing")
-    assert schema.axis("risk_framing").labels == ("alarmist", "downplaying", "neutral")
-    assert schema.axis("motive_framing").labels == ("transactional", "strategic", "none")
-    assert schema.version and all(schema.axis(a).definitions for a in schema.axis_names)
+def test_axes_labels_and_their_order_come_from_the_file(tmp_path):
+    import json
+
+    from labels.schema import SCHEMA_PATH
+
+    raw = json.loads(SCHEMA_PATH.read_text())
+    raw["version"] = "9.9"
+    raw["axes"] = raw["axes"][::-1]
+    raw["axes"][0]["labels"] = raw["axes"][0]["labels"][::-1]
+    (tmp_path / "schema.json").write_text(json.dumps(raw))
+    schema = load_schema(tmp_path / "schema.json")
+    assert schema.version == "9.9"
+    assert schema.axis_names == tuple(a["name"] for a in raw["axes"])
+    first = schema.axes[0]
+    assert first.labels == tuple(lab["name"] for lab in raw["axes"][0]["labels"])  # ClassLabel ids follow this order
+    assert first.index(first.labels[0]) == 0
+    assert first.definitions == {lab["name"]: lab["definition"] for lab in raw["axes"][0]["labels"]}
 
 
 def test_unknown_names_list_the_valid_choices():
@@ -28,7 +39,7 @@ def test_no_label_name_is_spelled_out_in_code():
     """Label names live in labels/schema.json; code reads them from there."""
     names = [lab for axis in load_schema().axes for lab in axis.labels if lab != "none"]
     pattern = re.compile(r"[\"'](%s)[\"']" % "|".join(names))
-    offenders = [f"{path.relative_to(REPO)}:{i}" for folder in ("labels", "training", "serving", "framing")
+    offenders = [f"{path.relative_to(REPO)}:{i}" for folder in ("labels", "training", "inference", "serving", "reports", "framing")
                  for path in (REPO / folder).rglob("*.py")
                  for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []

@@ -204,9 +204,39 @@ def test_32_concurrent_clients_all_get_their_own_answers(server, predictor):
             assert r.json()[0][axis]["label"] == want[axis]["label"]
 
 
-def test_not_ready_until_the_model_is_loaded(server):
-    assert server.not_ready_polls > 0  # polled from the moment the process started
-    assert "loaded model" in server.log_when_ready  # the model worker's log line, written before /readyz said 200
+SLOW_LOAD = """
+import os
+import sys
+import time
+
+if os.environ.get("FRAMING_TEST_SLOW_LOAD"):
+    import inference.predictor
+
+    load = inference.predictor.Predictor.from_artifact.__func__
+
+    def slow_load(cls, path, **kwargs):
+        print("readiness test: the model loads slowly", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ["FRAMING_TEST_SLOW_LOAD"]))
+        return load(cls, path, **kwargs)
+
+    inference.predictor.Predictor.from_artifact = classmethod(slow_load)
+"""
+
+
+def test_not_ready_until_the_model_is_loaded(tmp_path, bentoml_home):
+    # The model worker takes 8 s longer to load (a sitecustomize hook in every process of the server), so a
+    # /readyz that answered 200 before the worker had loaded the model would do so long before its log line.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(SLOW_LOAD)
+    env = {"BENTOML_HOME": str(bentoml_home), "FRAMING_MODEL": "", "FRAMING_TEST_SLOW_LOAD": "8",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    server = start_server(tmp_path, env)
+    try:
+        assert "the model loads slowly" in server.log_when_ready
+        assert "loaded model" in server.log_when_ready  # the worker's line, written before /readyz first said 200
+    finally:
+        server.stop()
 
 
 def test_health_metrics_and_openapi(server):
