@@ -62,12 +62,18 @@ def test_documents_need_gold_labels():
     assert found == ["documents.jsonl:1: document d1 has no document-level annotation"]
 
 
-def test_validate_flags_a_stale_build_and_passes_a_complete_corpus(tmp_path):
+def annotated_root(tmp_path):
+    """A one-document corpus with every passage and the document annotated; returns (root, passages)."""
     root = make_root(tmp_path)
     passages, _ = build(root)
     (root / "annotations" / "a.jsonl").write_text("".join(json.dumps(a) + "\n" for a in [
         _ann(passages[0]["id"], "a"), _ann(passages[1]["id"], "a", "downplaying"),
         {"doc_id": "d1", "annotator": "a", "risk_framing": "downplaying", "motive_framing": "none"}]))
+    return root, passages
+
+
+def test_validate_flags_a_stale_build_and_passes_a_complete_corpus(tmp_path):
+    root, passages = annotated_root(tmp_path)
     assert any("out of date" in str(p) for p in validate(root))
     build(root)
     assert validate(root) == []
@@ -161,11 +167,7 @@ def test_coverage_splits_hold_coverage_only():
 
 
 def test_an_annotation_whose_passage_text_changed_is_reported_not_dropped(tmp_path):
-    root = make_root(tmp_path)
-    passages, _ = build(root)
-    (root / "annotations" / "a.jsonl").write_text("".join(json.dumps(a) + "\n" for a in [
-        _ann(passages[0]["id"], "a"), _ann(passages[1]["id"], "a", "downplaying"),
-        {"doc_id": "d1", "annotator": "a", "risk_framing": "downplaying", "motive_framing": "none"}]))
+    root, passages = annotated_root(tmp_path)
     src = root / "sources" / "seed" / "doc.txt"
     src.write_text(src.read_text().replace("this week", "on Monday"))
     build(root)
