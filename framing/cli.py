@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+from labels.corpus import LABELS_DIR
+
 DEFAULT_MODEL_DIR = Path("artifacts/model")
 
 
@@ -210,15 +212,9 @@ def _import_labelstudio(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from labels.corpus import LABELS_DIR
+def _add_corpus(sub, backends: str) -> None:
+    """`framing corpus build|validate|stats|splits|passages`."""
     from labels.splits import SplitTargets
-    from inference.backends import BACKENDS
-
-    backends = ", ".join(BACKENDS)
-
-    parser = argparse.ArgumentParser(prog="framing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
 
     corpus = sub.add_parser("corpus", help="build, validate and describe the annotated corpus")
     csub = corpus.add_subparsers(dest="corpus_command", required=True)
@@ -243,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropped", action="store_true", help="also list dropped lines and why, on stderr")
     p.set_defaults(func=_corpus_passages)
 
+
+def _add_train(sub, backends: str) -> None:
+    """`framing train`."""
     p = sub.add_parser("train", help="fine-tune the two-head classifier and save the artifact folder")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"artifact folder (default: {DEFAULT_MODEL_DIR})")
     p.add_argument("--base-model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
@@ -256,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)
 
+
+def _add_evaluate(sub, backends: str) -> None:
+    """`framing evaluate`."""
     p = sub.add_parser("evaluate", help="test split, seed leave-one-article-out and document scores as JSON")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--out", type=Path, default=Path("runs/evaluation.json"))
@@ -266,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_evaluate)
 
+
+def _add_score(sub, backends: str) -> None:
+    """`framing score`."""
     p = sub.add_parser("score", help="score a JSONL, CSV or Parquet file (format from the extension)")
     p.add_argument("input", type=Path)
     p.add_argument("output", type=Path)
@@ -282,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
     p.set_defaults(func=_score)
 
+
+def _add_serve(sub, backends: str) -> None:
+    """`framing serve`."""
     p = sub.add_parser("serve", help="run the HTTP service (BentoML) on 127.0.0.1")
     p.add_argument("--model", help="artifact folder or BentoML model tag (default: news-framing:latest in the store)")
     p.add_argument("--host", default="127.0.0.1")
@@ -289,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", help=f"one of {backends} (default: FRAMING_BACKEND, else the fastest that passed `framing export`)")
     p.set_defaults(func=_serve)
 
+
+def _add_export(sub, backends: str) -> None:
+    """`framing export`."""
     p = sub.add_parser("export", help="export ONNX fp32/int8 into the artifact, qualify every backend against fp32, record the fastest")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--threads", type=int, help="CPU threads to measure with (default: all this process may use)")
@@ -296,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_export)
 
+
+def _add_bench(sub, backends: str) -> None:
+    """`framing bench`."""
     p = sub.add_parser("bench", help="passages/s and latency of every backend beside the transformers pipeline and the CPU's matmul rates")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--out", type=Path, default=Path("runs/bench_inference.json"))
@@ -306,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_bench)
 
+
+def _add_report(sub, backends: str) -> None:
+    """`framing report`."""
     p = sub.add_parser("report", help="the annotators' report: errors, suspected label errors, what to annotate next (HTML, JSON, CSV)")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--evaluation", type=Path, help="`framing evaluate` JSON for the summary (default: the report's own test scores)")
@@ -318,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_report)
 
+
+def _add_import_labelstudio(sub, backends: str) -> None:
+    """`framing import-labelstudio`."""
     p = sub.add_parser("import-labelstudio", help="turn a Label Studio JSON export into labels/annotations/NAME.jsonl, validated")
     p.add_argument("export", type=Path)
     p.add_argument("--name", required=True, help="annotation file name (without .jsonl), e.g. batch-g.annotator-g1")
@@ -325,6 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_import_labelstudio)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from inference.backends import BACKENDS
+
+    backends = ", ".join(BACKENDS)
+    parser = argparse.ArgumentParser(prog="framing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_corpus, _add_train, _add_evaluate, _add_score, _add_serve, _add_export, _add_bench, _add_report,
+                _add_import_labelstudio):
+        add(sub, backends)
     return parser
 
 

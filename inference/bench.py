@@ -222,54 +222,24 @@ def corpus_texts(root: Path, n: int) -> list[str]:
     return texts
 
 
-def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LABELS_DIR, log=print) -> dict:
-    """Every measurement, as one JSON-ready dict."""
-    import torch
-
-    config = config or BenchConfig()
-    path = Path(path)
-    started = time.perf_counter()
-    torch.set_num_threads(config.num_threads)
-    artifact = load_artifact(path)
-    texts = corpus_texts(root, config.passages)
-    latency_texts, search_texts = texts[: config.latency_passages], texts[: config.search_passages]
-    tokens = token_lengths(artifact.tokenizer, texts, int(artifact.config["max_length"]))
-    encoder_config = artifact.model.encoder.config
-    gflop = float(np.mean([passage_flops(n, encoder_config) for n in tokens])) / 1e9
-    log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens, {gflop:.2f} GFLOP each; {config.num_threads} threads")
-
-    matmul = matmul_rates(config.num_threads, config.matmul_seconds, config.matmul_shapes)
-    ceiling = {p: (round(r["gflops"] / gflop, 1) if r["gflops"] else None) for p, r in matmul.items()}
-    # The machine's ceiling: its fastest precision, whether or not a backend uses it well.
-    best = max((v for v in ceiling.values() if v), default=None)
-    log("matmul GFLOP/s: " + ", ".join(f"{p} {r['gflops']}" for p, r in matmul.items()))
-
-    result = {
-        "model_version": artifact.version, "model": str(path), "backend_default": artifact.config.get("backends", {}).get("default", REFERENCE),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
-        "threads": config.num_threads, "passages": len(texts), "mean_tokens": round(float(np.mean(tokens)), 1),
-        "gflop_per_passage": round(gflop, 3), "matmul_gflops": matmul, "ceiling_passages_per_s": ceiling,
-        "machine_ceiling_passages_per_s": best,
-        "config": {k: v for k, v in vars(config).items()},
-    }
-    if config.pipeline:
-        log("transformers pipeline ...")
-        result["pipeline"] = bench_pipeline(artifact, texts, latency_texts)
-        result["pipeline"].update(fraction_of_ceiling=_fraction(result["pipeline"]["passages_per_s"], ceiling["fp32"]),
-                                  fraction_of_machine_ceiling=_fraction(result["pipeline"]["passages_per_s"], best))
-    del artifact  # each backend loads its own Predictor, as a user's process would
-
-    why_not = offered(load_artifact(path).config)
+def _backends_to_run(path: Path, config: BenchConfig) -> list[str]:
+    """The backends asked for (default: every one that runs here), fp32 first: agreement is measured against it."""
     names = list(config.backends) or [n for n in BACKENDS if unavailable_reason(n, path) is None]
     if REFERENCE not in names:
-        names.insert(0, REFERENCE)  # agreement is measured against it
-    names.sort(key=lambda n: n != REFERENCE)
-    reference_labels = None
-    result["backends"] = {}
-    for name in names:
+        names.insert(0, REFERENCE)
+    return sorted(names, key=lambda n: n != REFERENCE)
+
+
+def _bench_backends(path: Path, result: dict, texts: list[str], config: BenchConfig, log) -> dict[str, dict]:
+    """Each backend's record: speed, share of the ceilings, ratio to the pipeline, agreement with fp32."""
+    why_not = offered(load_artifact(path).config)
+    ceiling, best = result["ceiling_passages_per_s"], result["machine_ceiling_passages_per_s"]
+    latency_texts, search_texts = texts[: config.latency_passages], texts[: config.search_passages]
+    reference_labels, records = None, {}
+    for name in _backends_to_run(path, config):
         why = unavailable_reason(name, path)
         if why:
-            result["backends"][name] = {"available": False, "reason": why}
+            records[name] = {"available": False, "reason": why}
             log(f"{name}: not run: {why}")
             continue
         log(f"{name} ...")
@@ -284,7 +254,48 @@ def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LAB
         if "pipeline" in result:
             record["x_pipeline"] = round(record["passages_per_s"] / result["pipeline"]["passages_per_s"], 2)
             record["batch1"]["x_pipeline"] = round(record["batch1"]["passages_per_s"] / result["pipeline"]["batch1"]["passages_per_s"], 2)
-        result["backends"][name] = record
+        records[name] = record
+    return records
+
+
+def _machine_and_ceilings(artifact, path: Path, texts: list[str], config: BenchConfig, log) -> dict:
+    """The passages' cost in FLOPs, the CPU's matrix-multiply rates and the ceilings in passages/s they give."""
+    tokens = token_lengths(artifact.tokenizer, texts, int(artifact.config["max_length"]))
+    encoder_config = artifact.model.encoder.config
+    gflop = float(np.mean([passage_flops(n, encoder_config) for n in tokens])) / 1e9
+    log(f"{len(texts)} passages, mean {np.mean(tokens):.0f} tokens, {gflop:.2f} GFLOP each; {config.num_threads} threads")
+    matmul = matmul_rates(config.num_threads, config.matmul_seconds, config.matmul_shapes)
+    ceiling = {p: (round(r["gflops"] / gflop, 1) if r["gflops"] else None) for p, r in matmul.items()}
+    log("matmul GFLOP/s: " + ", ".join(f"{p} {r['gflops']}" for p, r in matmul.items()))
+    return {
+        "model_version": artifact.version, "model": str(path), "backend_default": artifact.config.get("backends", {}).get("default", REFERENCE),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),
+        "threads": config.num_threads, "passages": len(texts), "mean_tokens": round(float(np.mean(tokens)), 1),
+        "gflop_per_passage": round(gflop, 3), "matmul_gflops": matmul, "ceiling_passages_per_s": ceiling,
+        # The machine's ceiling: its fastest precision, whether or not a backend uses it well.
+        "machine_ceiling_passages_per_s": max((v for v in ceiling.values() if v), default=None),
+        "config": {k: v for k, v in vars(config).items()},
+    }
+
+
+def run_bench(path: Path, config: BenchConfig | None = None, *, root: Path = LABELS_DIR, log=print) -> dict:
+    """Every measurement, as one JSON-ready dict."""
+    import torch
+
+    config = config or BenchConfig()
+    path = Path(path)
+    started = time.perf_counter()
+    torch.set_num_threads(config.num_threads)
+    artifact = load_artifact(path)
+    texts = corpus_texts(root, config.passages)
+    result = _machine_and_ceilings(artifact, path, texts, config, log)
+    if config.pipeline:
+        log("transformers pipeline ...")
+        pipe = result["pipeline"] = bench_pipeline(artifact, texts, texts[: config.latency_passages])
+        pipe.update(fraction_of_ceiling=_fraction(pipe["passages_per_s"], result["ceiling_passages_per_s"]["fp32"]),
+                    fraction_of_machine_ceiling=_fraction(pipe["passages_per_s"], result["machine_ceiling_passages_per_s"]))
+    del artifact  # each backend loads its own Predictor, as a user's process would
+    result["backends"] = _bench_backends(path, result, texts, config, log)
     result["seconds"] = round(time.perf_counter() - started, 1)
     return result
 

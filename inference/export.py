@@ -190,6 +190,112 @@ def _sample(texts: list[str], n: int) -> list[str]:
     return texts[:: max(1, len(texts) // n)][:n]
 
 
+def _start_clean(path: Path, artifact) -> None:
+    """Drop earlier exports: an export that stops half-way leaves an fp32-only artifact, nothing half-trusted."""
+    artifact.config.pop("backends", None)
+    write_config(path, artifact.config)
+    shutil.rmtree(path / ONNX_DIR, ignore_errors=True)
+    (path / ONNX_DIR).mkdir()
+
+
+def _split_indices(rows, dev_split: str) -> dict[str, np.ndarray]:
+    """Row indices per split, the dev split under the name "dev" (where qualify() reads it)."""
+    split_of = np.array([r.split for r in rows])
+    splits = {s: np.flatnonzero(split_of == s) for s in sorted(set(split_of))}
+    splits["dev"] = splits.pop(dev_split, np.array([], dtype=int))
+    return splits
+
+
+class _Export:
+    """One `framing export` run: the fp32 reference on every corpus passage, and each backend timed and qualified against it."""
+
+    def __init__(self, path: Path, artifact, corpus, config: ExportConfig, dev_split: str, train_splits: tuple[str, ...], log):
+        self.path, self.artifact, self.config, self.log = path, artifact, config, log
+        self.axes = artifact.model.axes
+        rows = corpus_rows(corpus, tuple(corpus))
+        if not rows:
+            raise ValueError("the corpus has no passages to qualify backends on; run `framing corpus build`")
+        self.texts = [r.text for r in rows]
+        self.splits = _split_indices(rows, dev_split)
+        self.dev_gold = gold_ids([r for r in rows if r.split == dev_split], self.axes)
+        self.calibration = _sample([r.text for r in rows if r.split in train_splits] or self.texts, config.sensitivity_passages)
+        self.speed_texts = _sample(self.texts, config.speed_passages)
+        self.reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)
+        self.ref_logits, _ = self.reference.logits(self.texts)
+        self.check = _check_texts(self.texts, self.reference.token_lengths(self.texts), CHECK_TEXTS)
+        self.ref_check, _ = self.reference.logits(self.check, batch_size=len(self.check))
+        self.f1_ref = qualify(self.ref_logits, self.ref_logits, self.splits, self.dev_gold, self.axes)["dev_macro_f1"]
+        self.results: dict[str, dict] = {}
+        self.backends = {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": config.num_threads,
+                         "reference": REFERENCE, "check_texts": self.check, "results": self.results,
+                         "bar": {"min_agreement": MIN_AGREEMENT, "max_dev_macro_f1_drop_points": MAX_MACRO_F1_DROP_POINTS}}
+        log(f"fp32 reference on {len(self.texts)} passages ({len(self.splits['dev'])} dev), {config.num_threads} threads")
+
+    def candidate(self, name: str, extra: dict | None = None) -> dict:
+        """Time backend `name` (its file, if any, already in place), then qualify it at the batch size it will run at."""
+        record = {"available": True, **(extra or {})}
+        if name in ONNX_FILES:
+            record.update(file=f"{ONNX_DIR}/{ONNX_FILES[name]}", sha256=sha256(self.path / ONNX_DIR / ONNX_FILES[name]))
+        self.results[name] = record
+        self.artifact.config["backends"] = self.backends
+        predictor = Predictor(self.artifact, backend=name, num_threads=self.config.num_threads, require_qualified=False)
+        record.update(measure_speed(predictor, self.speed_texts, self.config))
+        # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
+        logits, _ = predictor.logits(self.texts, batch_size=record["batch_size"], max_batch_tokens=record["max_batch_tokens"])
+        record.update(qualify(logits, self.ref_logits, self.splits, self.dev_gold, self.axes))
+        # Per axis: a head that loses a point is not saved by the other head gaining one.
+        record["dev_macro_f1_drop_points"] = round(max((100 * (self.f1_ref[a] - record["dev_macro_f1"][a]) for a in self.f1_ref),
+                                                       default=0.0), 3)
+        got, _ = predictor.logits(self.check, batch_size=len(self.check))
+        diff = max(float(np.abs(got[a] - self.ref_check[a]).max()) for a in self.axes)
+        # Room for thread-count and CPU-kernel differences; an export that computes something else is far outside it.
+        record["load_tolerance"] = round(2 * diff + 0.01, 4)
+        failure = qualification_failure(record)
+        record.update(passes=failure is None, failure=failure)
+        return record
+
+    def report(self, name: str, record: dict) -> None:
+        agree = ", ".join(f"{a} {v:.2%}" for a, v in record["agreement"].items())
+        self.log(f"{name:<10} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
+                 f"{record['passages_per_s']} passages/s at batch {record['batch_size']}; "
+                 f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}")
+
+    def not_available(self, names, shown: str, why: str) -> None:
+        for name in names:
+            self.results[name] = {"available": False, "reason": why, "passes": False, "failure": why}
+        self.log(f"{shown:<10} not available: {why}")
+
+    def bf16(self) -> None:
+        why = unavailable_reason("bf16", self.path)
+        if why:
+            self.not_available(["bf16"], "bf16", why)
+        else:
+            self.report("bf16", self.candidate("bf16", {"autocast": "torch.bfloat16"}))
+
+    def onnx(self) -> None:
+        """onnx-fp32 from the fused export, then onnx-int8 from the same graph."""
+        missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+        if missing:
+            self.not_available(ONNX_FILES, "onnx", f"{' and '.join(missing)} not installed (pip install {' '.join(missing)})")
+            return
+        with tempfile.TemporaryDirectory(prefix="framing-export-") as tmp:
+            raw, fused_file = Path(tmp) / "raw.onnx", self.path / ONNX_DIR / ONNX_FILES["onnx-fp32"]
+            export_onnx(self.artifact.model, raw, self.config.opset)
+            fused = fuse(raw, fused_file, self.artifact.model.encoder.config)
+            self.report("onnx-fp32", self.candidate("onnx-fp32", {"fused_operators": fused, "opset": self.config.opset}))
+            self.report("onnx-int8", _export_int8(self.path, fused_file, Path(tmp), self.calibration, self.reference, self.candidate, self.log))
+
+    def finish(self, started: float) -> dict:
+        """Record the default (the fastest backend that passes) and save the config."""
+        passing = [n for n in BACKENDS if self.results.get(n, {}).get("passes")]
+        self.backends["default"] = max(passing, key=lambda n: self.results[n]["passages_per_s"])
+        self.backends["seconds"] = round(time.perf_counter() - started, 1)
+        self.artifact.config["backends"] = self.backends
+        write_config(self.path, self.artifact.config)
+        self.log(f"default backend: {self.backends['default']} (fastest that passes); export took {self.backends['seconds']:.0f} s")
+        return self.backends
+
+
 def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, dev_split: str | None = None,
                     log=print) -> dict:
     """Export, qualify and time every backend for the artifact at `path`; returns (and saves) its "backends" record."""
@@ -197,100 +303,14 @@ def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, d
     path = Path(path)
     started = time.perf_counter()
     artifact = load_artifact(path)
-    axes = artifact.model.axes
     training_config = artifact.config.get("training_config", {})
-    dev_split = dev_split or training_config.get("dev_split", "dev")
-    train_splits = tuple(training_config.get("train_splits", ("train",)))
-
-    # Start from a clean fp32-only artifact, so an export that stops half-way leaves nothing half-trusted.
-    artifact.config.pop("backends", None)
-    write_config(path, artifact.config)
-    shutil.rmtree(path / ONNX_DIR, ignore_errors=True)
-    (path / ONNX_DIR).mkdir()
-
-    rows = corpus_rows(corpus, tuple(corpus))
-    if not rows:
-        raise ValueError("the corpus has no passages to qualify backends on; run `framing corpus build`")
-    texts = [r.text for r in rows]
-    split_of = np.array([r.split for r in rows])
-    splits = {s: np.flatnonzero(split_of == s) for s in sorted(set(split_of))}
-    # qualify() reads the dev split under this name.
-    splits["dev"] = splits.pop(dev_split, np.array([], dtype=int))
-    dev_rows = [r for r in rows if r.split == dev_split]
-    dev_gold = gold_ids(dev_rows, axes)
-    calibration = _sample([r.text for r in rows if r.split in train_splits] or texts, config.sensitivity_passages)
-    speed_texts = _sample(texts, config.speed_passages)
-
-    reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)
-    ref_logits, _ = reference.logits(texts)
-    check = _check_texts(texts, reference.token_lengths(texts), CHECK_TEXTS)
-    ref_check, _ = reference.logits(check, batch_size=len(check))
-    f1_ref = qualify(ref_logits, ref_logits, splits, dev_gold, axes)["dev_macro_f1"]
-    log(f"fp32 reference on {len(texts)} passages ({len(dev_rows)} dev), {config.num_threads} threads")
-
-    results: dict[str, dict] = {}
-    backends = {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": config.num_threads,
-                "reference": REFERENCE, "check_texts": check, "results": results,
-                "bar": {"min_agreement": MIN_AGREEMENT, "max_dev_macro_f1_drop_points": MAX_MACRO_F1_DROP_POINTS}}
-
-    def candidate(name: str, extra: dict | None = None) -> dict:
-        """Time backend `name` (its file, if any, already in place), then qualify it at the batch size it will run at."""
-        record = {"available": True, **(extra or {})}
-        if name in ONNX_FILES:
-            record.update(file=f"{ONNX_DIR}/{ONNX_FILES[name]}", sha256=sha256(path / ONNX_DIR / ONNX_FILES[name]))
-        results[name] = record
-        artifact.config["backends"] = backends
-        predictor = Predictor(artifact, backend=name, num_threads=config.num_threads, require_qualified=False)
-        record.update(measure_speed(predictor, speed_texts, config))
-        # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
-        logits, _ = predictor.logits(texts, batch_size=record["batch_size"], max_batch_tokens=record["max_batch_tokens"])
-        record.update(qualify(logits, ref_logits, splits, dev_gold, axes))
-        # Per axis: a head that loses a point is not saved by the other head gaining one.
-        record["dev_macro_f1_drop_points"] = round(max((100 * (f1_ref[a] - record["dev_macro_f1"][a]) for a in f1_ref), default=0.0), 3)
-        got, _ = predictor.logits(check, batch_size=len(check))
-        diff = max(float(np.abs(got[a] - ref_check[a]).max()) for a in axes)
-        # Room for thread-count and CPU-kernel differences; an export that computes something else is far outside it.
-        record["load_tolerance"] = round(2 * diff + 0.01, 4)
-        failure = qualification_failure(record)
-        record.update(passes=failure is None, failure=failure)
-        return record
-
-    def report(name: str, record: dict) -> None:
-        agree = ", ".join(f"{a} {v:.2%}" for a, v in record["agreement"].items())
-        log(f"{name:<10} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
-            f"{record['passages_per_s']} passages/s at batch {record['batch_size']}; "
-            f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}")
-
-    report("fp32", candidate("fp32"))
-
-    why = unavailable_reason("bf16", path)
-    if why:
-        results["bf16"] = {"available": False, "reason": why, "passes": False, "failure": why}
-        log(f"bf16       not available: {why}")
-    else:
-        report("bf16", candidate("bf16", {"autocast": "torch.bfloat16"}))
-
-    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
-    if missing:
-        why = f"{' and '.join(missing)} not installed (pip install {' '.join(missing)})"
-        for name in ONNX_FILES:
-            results[name] = {"available": False, "reason": why, "passes": False, "failure": why}
-        log(f"onnx       not available: {why}")
-    else:
-        with tempfile.TemporaryDirectory(prefix="framing-export-") as tmp:
-            raw, fused_file = Path(tmp) / "raw.onnx", path / ONNX_DIR / ONNX_FILES["onnx-fp32"]
-            export_onnx(artifact.model, raw, config.opset)
-            fused = fuse(raw, fused_file, artifact.model.encoder.config)
-            report("onnx-fp32", candidate("onnx-fp32", {"fused_operators": fused, "opset": config.opset}))
-            report("onnx-int8", _export_int8(path, fused_file, Path(tmp), calibration, reference, candidate, log))
-
-    passing = [n for n in BACKENDS if results.get(n, {}).get("passes")]
-    backends["default"] = max(passing, key=lambda n: results[n]["passages_per_s"])
-    backends["seconds"] = round(time.perf_counter() - started, 1)
-    artifact.config["backends"] = backends
-    write_config(path, artifact.config)
-    log(f"default backend: {backends['default']} (fastest that passes); export took {backends['seconds']:.0f} s")
-    return backends
+    _start_clean(path, artifact)
+    run = _Export(path, artifact, corpus, config, dev_split or training_config.get("dev_split", "dev"),
+                  tuple(training_config.get("train_splits", ("train",))), log)
+    run.report("fp32", run.candidate("fp32"))
+    run.bf16()
+    run.onnx()
+    return run.finish(started)
 
 
 def _export_int8(path: Path, fused: Path, tmp: Path, calibration: list[str], reference: Predictor, candidate, log) -> dict:

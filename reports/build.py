@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import corpus_fingerprint, corpus_rows, gold_ids, load_corpus
+from labels.dataset import CorpusRow, corpus_fingerprint, corpus_rows, gold_ids, load_corpus
 from labels.schema import load_schema
 from reports.active import annotation_queue, load_unlabelled
 from reports.agreement import agreement_section
@@ -95,6 +95,173 @@ def _explain_rows(items: list[dict], scorer_of: Callable[[dict], Scorer], axes: 
             it["explanation"] = by_id[it["passage_id"]]
 
 
+@dataclass
+class _Run:
+    """What every section of one report reads: its options, the model (if any) and the corpus rows by role."""
+
+    config: ReportConfig
+    axes: dict[str, list[str]]
+    predictor: Predictor | None
+    train_config: TrainConfig
+    corpus: object
+    oof_rows: list[CorpusRow]  # the training splits: scored out of fold
+    held_rows: list[CorpusRow]  # dev and test when not trained on: scored by a model trained on every oof row
+    test_rows: list[CorpusRow]
+    other_splits: tuple[str, ...]
+    make_model: Callable | None
+    progress: bool
+
+
+@dataclass
+class _Scores:
+    """Per system, (out-of-fold probabilities, each fold's (rows held, scorer), a scorer trained on every oof row)."""
+
+    sources: dict[str, tuple]
+    primary: str  # the system the report leads with: the fine-tuned model in full mode, else the baseline
+
+    @property
+    def oof_probs(self) -> dict[str, np.ndarray]:
+        return self.sources[self.primary][0]
+
+
+def _open(config: ReportConfig, model_dir: Path | None, root: Path, make_model: Callable | None, progress: bool) -> _Run:
+    """The model (required unless --fast) and the corpus rows the sections score."""
+    predictor = None
+    if model_dir is not None and Path(model_dir).exists():
+        predictor = Predictor.from_artifact(model_dir)
+    elif not config.fast:
+        raise ReportInputError(f"model folder {model_dir} not found; train one with `framing train --out {model_dir}` or use --fast")
+    elif model_dir is not None:
+        _log(f"no model at {model_dir}: baseline only", progress)
+    train_config = TrainConfig(**predictor.config["training_config"]) if predictor else TrainConfig()
+    corpus = load_corpus(root)
+    other_splits = tuple(s for s in (train_config.dev_split, train_config.test_split) if s not in train_config.train_splits)
+    return _Run(config=config, axes={a.name: list(a.labels) for a in load_schema().axes}, predictor=predictor,
+                train_config=train_config, corpus=corpus, oof_rows=corpus_rows(corpus, train_config.train_splits),
+                held_rows=corpus_rows(corpus, other_splits), test_rows=corpus_rows(corpus, (train_config.test_split,)),
+                other_splits=other_splits, make_model=make_model, progress=progress)
+
+
+def _corpus_info(root: Path, corpus) -> tuple[list[dict], list[dict], dict]:
+    """Every built passage and document record, and the corpus figures the summary shows."""
+    passages = [r for _, r in read_jsonl(Path(root) / "corpus" / "passages.jsonl")]
+    documents = [r for _, r in read_jsonl(Path(root) / "corpus" / "documents.jsonl")]
+    info = {"fingerprint": corpus_fingerprint(root), "passages": len(passages),
+            "passages_with_gold": sum(bool(p["gold"]) for p in passages), "documents": len(documents),
+            "gold_by_split": {s: len(corpus[s]) for s in corpus}}
+    return passages, documents, info
+
+
+def _out_of_fold(run: _Run) -> _Scores:
+    """Out-of-fold probabilities for the training passages, from the baseline and (full mode) the fine-tuned model."""
+    config, axes = run.config, run.axes
+    _log(f"out-of-fold probabilities for {len(run.oof_rows)} training passages ({config.folds} folds of documents)", run.progress)
+    base_oof, base_folds = baseline_oof(run.oof_rows, axes, config.folds, config.seed, progress=run.progress)
+    sources = {BASELINE: (base_oof, base_folds, fit_baseline_scorer(run.oof_rows, axes, config.seed))}
+    if run.predictor is not None and not config.fast:
+        rows, probs, folds = model_oof(run.corpus, run.train_config, config.folds, config.seed, epochs=config.model_epochs,
+                                       make_model=run.make_model, progress=run.progress)
+        if [r.id for r in rows] != [r.id for r in run.oof_rows]:
+            raise AssertionError("fine-tuned and baseline out-of-fold rows differ")
+        sources[MODEL] = (probs, folds, predictor_scorer(run.predictor))
+    return _Scores(sources, MODEL if MODEL in sources else BASELINE)
+
+
+def _test_reports(run: _Run, scores: _Scores) -> dict:
+    """Per system, its per-axis report on the test split (the model's too when only the baseline ran out of fold)."""
+    if not run.test_rows:
+        return {}
+    scorers = {name: scorer for name, (_, _, scorer) in scores.sources.items()}
+    if run.predictor is not None:
+        scorers.setdefault(MODEL, predictor_scorer(run.predictor))
+    gold = gold_ids(run.test_rows, run.axes)
+    texts = [r.text for r in run.test_rows]
+    reports = {}
+    for name, scorer in scorers.items():
+        p = scorer(texts)
+        reports[name] = {a: axis_report(gold[a], p[a].argmax(1), l, n_resamples=run.config.bootstrap) for a, l in run.axes.items()}
+    return reports
+
+
+def _where_it_errs(run: _Run, scores: _Scores, test_reports: dict, evaluation: dict | None) -> dict:
+    """Every gold passage, each judged by a model that never trained on it: confusion, breakdowns, joint table."""
+    axes, full_scorer = run.axes, scores.sources[scores.primary][2]
+    held_probs = full_scorer([r.text for r in run.held_rows]) if run.held_rows else {a: np.zeros((0, len(l))) for a, l in axes.items()}
+    all_rows = run.oof_rows + run.held_rows
+    all_probs = {a: np.concatenate([scores.oof_probs[a], held_probs[a]]) for a in axes}
+    gold_all = gold_ids(all_rows, axes)
+    return {
+        "scored_by": scores.primary,
+        "note": f"{', '.join(run.train_config.train_splits)}: out-of-fold; {', '.join(run.other_splits)}: "
+                f"the {SYSTEM_NAMES[scores.primary]} trained on all training passages",
+        # The evaluation's test block also holds the model-minus-baseline differences: confusion matrices only here.
+        "test": {k: v for k, v in ((evaluation or {}).get("test") or test_reports).items() if k != "model_minus_baseline"},
+        "held_out": {a: axis_report(gold_all[a], all_probs[a].argmax(1), l, n_resamples=run.config.bootstrap) for a, l in axes.items()},
+        "breakdowns": breakdowns(all_rows, all_probs, axes),
+        "joint": joint_table(all_rows, all_probs, axes),
+    }
+
+
+def _calibration(run: _Run, scores: _Scores) -> dict:
+    """Reliability of the model on the test split (before and after its temperatures), else of the out-of-fold baseline."""
+    if run.predictor is not None and run.test_rows:
+        calibration = {"scored_by": MODEL, "split": run.train_config.test_split, "axes": model_reliability(run.predictor, run.test_rows)}
+    else:
+        calibration = {"scored_by": scores.primary, "split": "out-of-fold",
+                       "axes": probability_reliability(scores.oof_probs, run.oof_rows, run.axes)}
+    calibration["dev"] = run.predictor.config.get("calibration") if run.predictor else None
+    return calibration
+
+
+def _suspected_errors(run: _Run, scores: _Scores) -> dict:
+    """Suspected label errors, each explained by the fold model that scored it."""
+    config, fold_scorers = run.config, scores.sources[scores.primary][1]
+    errors = suspected_errors(run.oof_rows, scores.oof_probs, run.axes, top=config.top_errors, method=config.ranking, source=scores.primary)
+    fold_of = {i: scorer for held, scorer in fold_scorers for i in held}
+    row_index = {r.id: i for i, r in enumerate(run.oof_rows)}
+    _explain_rows(errors, lambda it: fold_of[row_index[it["passage_id"]]], run.axes, config.max_explained_words, run.progress)
+    gold_labels = {r.id: dict(r.labels) for r in run.oof_rows}
+    return {"scored_by": scores.primary, "method": config.ranking, "folds": len(fold_scorers),
+            "candidates": len(run.oof_rows) * len(run.axes), "rows": errors,
+            "current_gold": {e["passage_id"]: gold_labels[e["passage_id"]] for e in errors}}
+
+
+def _queue(run: _Run, scores: _Scores, unlabelled: Path | None, root: Path) -> dict:
+    """What to annotate next: the unlabelled passages the model (else the baseline) is least sure of, explained."""
+    config = run.config
+    queue_source, candidates = _unlabelled_rows(unlabelled, root)
+    queue_scorer, queue_by = (predictor_scorer(run.predictor), MODEL) if run.predictor else (scores.sources[BASELINE][2], BASELINE)
+    queue = []
+    if candidates:
+        _log(f"scoring {len(candidates)} unlabelled passages ({queue_source})", run.progress)
+        probs = queue_scorer([r["text"] for r in candidates])
+        queue = annotation_queue(candidates, probs, run.axes, size=config.queue_size, per_document=config.per_document,
+                                 method=config.uncertainty, source=queue_by)
+        _explain_rows(queue, lambda it: queue_scorer, run.axes, config.max_explained_words, run.progress)
+    return {"source": queue_source, "candidates": len(candidates), "method": config.uncertainty,
+            "per_document": config.per_document, "rows": queue}
+
+
+def _learning_curve(run: _Run) -> dict:
+    """Macro-F1 on the test split against the share of training documents, for the baseline and (full mode) the model."""
+    config, axes = run.config, run.axes
+    points = learning_curve(run.oof_rows, run.test_rows, axes, baseline_learner(axes), fractions=config.learning_curve_fractions,
+                            seeds=config.learning_curve_seeds, base_seed=config.seed, name=BASELINE, progress=run.progress)
+    if run.predictor is not None and config.learning_curve_model_seeds:
+        learner = model_learner(run.corpus, run.train_config, run.oof_rows, epochs=config.model_epochs, make_model=run.make_model)
+        points += learning_curve(run.oof_rows, run.test_rows, axes, learner, fractions=config.learning_curve_fractions,
+                                 seeds=config.learning_curve_model_seeds, base_seed=config.seed, name=MODEL, progress=run.progress)
+    return {"eval_split": run.train_config.test_split, "points": points, "summary": summarise(points, tuple(axes))}
+
+
+def _timed(timings: dict[str, float], name: str, section: Callable, *args):
+    """Run one section (or one part of it), adding its seconds to `name`."""
+    t0 = time.perf_counter()
+    result = section(*args)
+    timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - t0, 1)
+    return result
+
+
 def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluation_path: Path | None = None,
                  unlabelled: Path | None = None, root: Path = LABELS_DIR, make_model: Callable | None = None,
                  progress: bool = True) -> dict:
@@ -106,129 +273,30 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
-
-    def lap(name: str, t0: float) -> None:
-        timings[name] = round(time.perf_counter() - t0, 1)
-
-    schema = load_schema()
-    axes = {a.name: list(a.labels) for a in schema.axes}
     evaluation = load_evaluation(evaluation_path)
-    predictor = None
-    if model_dir is not None and Path(model_dir).exists():
-        predictor = Predictor.from_artifact(model_dir)
-    elif not config.fast:
-        raise ReportInputError(f"model folder {model_dir} not found; train one with `framing train --out {model_dir}` or use --fast")
-    elif model_dir is not None:
-        _log(f"no model at {model_dir}: baseline only", progress)
-    train_config = TrainConfig(**predictor.config["training_config"]) if predictor else TrainConfig()
-    corpus = load_corpus(root)
-    oof_rows = corpus_rows(corpus, train_config.train_splits)
-    other_splits = tuple(s for s in (train_config.dev_split, train_config.test_split) if s not in train_config.train_splits)
-    held_rows = corpus_rows(corpus, other_splits)
-    test_rows = corpus_rows(corpus, (train_config.test_split,))
-    passages = [r for _, r in read_jsonl(Path(root) / "corpus" / "passages.jsonl")]
-    documents = [r for _, r in read_jsonl(Path(root) / "corpus" / "documents.jsonl")]
-    corpus_info = {"fingerprint": corpus_fingerprint(root), "passages": len(passages),
-                   "passages_with_gold": sum(bool(p["gold"]) for p in passages), "documents": len(documents),
-                   "gold_by_split": {s: len(corpus[s]) for s in corpus}}
-
-    # Out-of-fold probabilities for the training passages; dev and test are scored by a model trained on all of them.
-    t0 = time.perf_counter()
-    _log(f"out-of-fold probabilities for {len(oof_rows)} training passages ({config.folds} folds of documents)", progress)
-    base_oof, base_folds = baseline_oof(oof_rows, axes, config.folds, config.seed, progress=progress)
-    base_full = fit_baseline_scorer(oof_rows, axes, config.seed)
-    sources = {BASELINE: (base_oof, base_folds, base_full)}
-    if predictor is not None and not config.fast:
-        rows, probs, folds = model_oof(corpus, train_config, config.folds, config.seed, epochs=config.model_epochs,
-                                       make_model=make_model, progress=progress)
-        if [r.id for r in rows] != [r.id for r in oof_rows]:
-            raise AssertionError("fine-tuned and baseline out-of-fold rows differ")
-        sources[MODEL] = (probs, folds, predictor_scorer(predictor))
-    primary = MODEL if MODEL in sources else BASELINE
-    oof_probs, fold_scorers, full_scorer = sources[primary]
-    lap("out_of_fold", t0)
-
-    # Where it errs: every gold passage, each judged by a model that never trained on it.
-    t0 = time.perf_counter()
-    held_probs = full_scorer([r.text for r in held_rows]) if held_rows else {a: np.zeros((0, len(l))) for a, l in axes.items()}
-    all_rows = oof_rows + held_rows
-    all_probs = {a: np.concatenate([oof_probs[a], held_probs[a]]) for a in axes}
-    test_reports = {}
-    test_gold = gold_ids(test_rows, axes)
-    if test_rows:
-        for name, (_, _, scorer) in sources.items():
-            p = scorer([r.text for r in test_rows])
-            test_reports[name] = {a: axis_report(test_gold[a], p[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()}
-        if predictor is not None and MODEL not in test_reports:
-            p = predictor_scorer(predictor)([r.text for r in test_rows])
-            test_reports[MODEL] = {a: axis_report(test_gold[a], p[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()}
-    gold_all = gold_ids(all_rows, axes)
-    where = {
-        "scored_by": primary,
-        "note": f"{', '.join(train_config.train_splits)}: out-of-fold; {', '.join(other_splits)}: the {SYSTEM_NAMES[primary]} trained on all training passages",
-        # The evaluation's test block also holds the model-minus-baseline differences: confusion matrices only here.
-        "test": {k: v for k, v in ((evaluation or {}).get("test") or test_reports).items() if k != "model_minus_baseline"},
-        "held_out": {a: axis_report(gold_all[a], all_probs[a].argmax(1), l, n_resamples=config.bootstrap) for a, l in axes.items()},
-        "breakdowns": breakdowns(all_rows, all_probs, axes),
-        "joint": joint_table(all_rows, all_probs, axes),
-    }
-    lap("where_it_errs", t0)
-
-    t0 = time.perf_counter()
-    if predictor is not None and test_rows:
-        calibration = {"scored_by": MODEL, "split": train_config.test_split, "axes": model_reliability(predictor, test_rows)}
-    else:
-        calibration = {"scored_by": primary, "split": "out-of-fold", "axes": probability_reliability(oof_probs, oof_rows, axes)}
-    calibration["dev"] = predictor.config.get("calibration") if predictor else None
-    lap("calibration", t0)
-
-    # Suspected label errors, each explained by the fold model that scored it.
-    t0 = time.perf_counter()
-    errors = suspected_errors(oof_rows, oof_probs, axes, top=config.top_errors, method=config.ranking, source=primary)
-    fold_of = {i: scorer for held, scorer in fold_scorers for i in held}
-    row_index = {r.id: i for i, r in enumerate(oof_rows)}
-    _explain_rows(errors, lambda it: fold_of[row_index[it["passage_id"]]], axes, config.max_explained_words, progress)
-    gold_labels = {r.id: dict(r.labels) for r in oof_rows}
-    lap("suspected_errors", t0)
-
-    t0 = time.perf_counter()
-    queue_source, candidates = _unlabelled_rows(unlabelled, root)
-    queue_scorer, queue_by = (predictor_scorer(predictor), MODEL) if predictor else (base_full, BASELINE)
-    queue = []
-    if candidates:
-        _log(f"scoring {len(candidates)} unlabelled passages ({queue_source})", progress)
-        probs = queue_scorer([r["text"] for r in candidates])
-        queue = annotation_queue(candidates, probs, axes, size=config.queue_size, per_document=config.per_document,
-                                 method=config.uncertainty, source=queue_by)
-        _explain_rows(queue, lambda it: queue_scorer, axes, config.max_explained_words, progress)
-    lap("queue", t0)
-
-    t0 = time.perf_counter()
-    points = learning_curve(oof_rows, test_rows, axes, baseline_learner(axes), fractions=config.learning_curve_fractions,
-                            seeds=config.learning_curve_seeds, base_seed=config.seed, name=BASELINE, progress=progress)
-    if predictor is not None and config.learning_curve_model_seeds:
-        learner = model_learner(corpus, train_config, oof_rows, epochs=config.model_epochs, make_model=make_model)
-        points += learning_curve(oof_rows, test_rows, axes, learner, fractions=config.learning_curve_fractions,
-                                 seeds=config.learning_curve_model_seeds, base_seed=config.seed, name=MODEL, progress=progress)
-    lap("learning_curve", t0)
-
+    run = _open(config, model_dir, root, make_model, progress)
+    passages, documents, corpus_info = _corpus_info(root, run.corpus)
+    scores = _timed(timings, "out_of_fold", _out_of_fold, run)
+    test_reports = _timed(timings, "where_it_errs", _test_reports, run, scores)
+    where = _timed(timings, "where_it_errs", _where_it_errs, run, scores, test_reports, evaluation)
+    calibration = _timed(timings, "calibration", _calibration, run, scores)
+    errors = _timed(timings, "suspected_errors", _suspected_errors, run, scores)
+    queue = _timed(timings, "queue", _queue, run, scores, unlabelled, root)
+    curve = _timed(timings, "learning_curve", _learning_curve, run)
+    version = run.predictor.version if run.predictor else None
     return {
         "title": "News-framing model report for annotators",
         "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "mode": "fast" if config.fast else "full",
         "config": asdict(config),
-        "schema": {"version": schema.version, "axes": axes},
-        "model": {"path": str(model_dir), "version": predictor.version} if predictor else None,
-        "summary": _summary(evaluation, test_reports, corpus_info, predictor.version if predictor else None),
+        "schema": {"version": load_schema().version, "axes": run.axes},
+        "model": {"path": str(model_dir), "version": version} if run.predictor else None,
+        "summary": _summary(evaluation, test_reports, corpus_info, version),
         "where_it_errs": where,
         "calibration": calibration,
-        "suspected_errors": {"scored_by": primary, "method": config.ranking, "folds": len(fold_scorers),
-                             "candidates": len(oof_rows) * len(axes), "rows": errors,
-                             "current_gold": {e["passage_id"]: gold_labels[e["passage_id"]] for e in errors}},
-        "queue": {"source": queue_source, "candidates": len(candidates), "method": config.uncertainty,
-                  "per_document": config.per_document, "rows": queue},
-        "learning_curve": {"eval_split": train_config.test_split, "points": points,
-                           "summary": summarise(points, tuple(axes))},
-        "agreement": agreement_section(passages, documents, tuple(axes)),
+        "suspected_errors": errors,
+        "queue": queue,
+        "learning_curve": curve,
+        "agreement": agreement_section(passages, documents, tuple(run.axes)),
         "timings": {**timings, "total": round(time.perf_counter() - started, 1)},
     }

@@ -150,60 +150,73 @@ def _key(rid: object) -> str:
     return str(rid)
 
 
-def score_file(input_path: Path, output_path: Path, predictor, *, text_field: str = "text", id_field: str = "id",
-               documents: bool = False, errors_path: Path | None = None, strict: bool = False,
-               chunk_size: int = 256, overwrite: bool = False, progress: bool = True) -> Summary:
-    """Score every good row of `input_path` into `output_path`; see the module docstring."""
-    input_path, output_path = Path(input_path), Path(output_path)
+class _Parts:
+    """The chunks a run has committed to `<output>.parts/`: which ids are scored, which bad lines reported, what comes next."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.done: set[str] = set()
+        self.errored: set[int] = set()
+        chunk_files = sorted(folder.glob("chunk-*.jsonl"))
+        for chunk in chunk_files:
+            for line in chunk.read_text(encoding="utf-8").splitlines():
+                item = json.loads(line)
+                if item["kind"] == "row":
+                    self.done.add(_key(item["record"]["id"]))
+                else:
+                    self.errored.add(item["error"]["line"])
+        self.next_chunk = 1 + max((int(c.stem.split("-")[1]) for c in chunk_files), default=0)
+
+    @classmethod
+    def open(cls, output_path: Path, overwrite: bool) -> "_Parts":
+        """The parts folder beside the output, started afresh or resumed (an earlier complete output counts as chunk 0)."""
+        folder = output_path.with_name(output_path.name + ".parts")
+        if overwrite:
+            shutil.rmtree(folder, ignore_errors=True)
+            output_path.unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        if output_path.exists() and not (folder / "chunk-000000.jsonl").exists():
+            previous = [json.dumps({"kind": "row", "record": r}, ensure_ascii=False) + "\n" for r in _read_output_ids(output_path)]
+            _commit(folder / "chunk-000000.jsonl", previous)
+        return cls(folder)
+
+    def commit(self, lines: list[str]) -> None:
+        if lines:
+            _commit(self.folder / f"chunk-{self.next_chunk:06d}.jsonl", lines)
+            self.next_chunk += 1
+
+
+def _scored_lines(predictor, rows: list[Row], documents: bool) -> list[str]:
+    """The rows scored (whole articles when `documents`), as chunk lines."""
+    if not rows:
+        return []
+    preds = [predictor.predict_document(r.text) for r in rows] if documents else predictor.predict([r.text for r in rows])
+    return [json.dumps({"kind": "row", "record": {"id": r.id, **p}}, ensure_ascii=False) + "\n" for r, p in zip(rows, preds)]
+
+
+def _check_paths(input_path: Path, output_path: Path, chunk_size: int) -> str:
+    """The output format, once both files and the chunk size are known to be usable."""
     if not input_path.exists():
         raise BatchError(f"{input_path}: no such file")
     out_fmt = file_format(output_path)
     file_format(input_path)
     if chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1, got {chunk_size}")
+    return out_fmt
+
+
+def score_file(input_path: Path, output_path: Path, predictor, *, text_field: str = "text", id_field: str = "id",
+               documents: bool = False, errors_path: Path | None = None, strict: bool = False,
+               chunk_size: int = 256, overwrite: bool = False, progress: bool = True) -> Summary:
+    """Score every good row of `input_path` into `output_path`; see the module docstring."""
+    input_path, output_path = Path(input_path), Path(output_path)
+    out_fmt = _check_paths(input_path, output_path, chunk_size)
     errors_path = Path(errors_path) if errors_path else output_path.with_name(output_path.stem + ".errors.jsonl")
-    parts = output_path.with_name(output_path.name + ".parts")
-    if overwrite:
-        shutil.rmtree(parts, ignore_errors=True)
-        output_path.unlink(missing_ok=True)
-    parts.mkdir(parents=True, exist_ok=True)
-
-    # Resume: whatever earlier runs committed counts as done.
-    if output_path.exists() and not (parts / "chunk-000000.jsonl").exists():
-        previous = [json.dumps({"kind": "row", "record": r}, ensure_ascii=False) + "\n" for r in _read_output_ids(output_path)]
-        _commit(parts / "chunk-000000.jsonl", previous)
-    done: set[str] = set()
-    errored: set[int] = set()
-    chunk_files = sorted(parts.glob("chunk-*.jsonl"))
-    for chunk in chunk_files:
-        for line in chunk.read_text(encoding="utf-8").splitlines():
-            item = json.loads(line)
-            if item["kind"] == "row":
-                done.add(_key(item["record"]["id"]))
-            else:
-                errored.add(item["error"]["line"])
-    next_chunk = 1 + max((int(c.stem.split("-")[1]) for c in chunk_files), default=0)
-
+    parts = _Parts.open(output_path, overwrite)
     summary = Summary(output=str(output_path), errors=str(errors_path))
     started = time.perf_counter()
-    seen: set[str] = set()
     bar = tqdm(desc=f"scoring {input_path.name}", unit="row", disable=not progress, dynamic_ncols=True)
-
-    def flush(rows: list[Row], bad: list[dict]) -> None:
-        nonlocal next_chunk
-        lines = [json.dumps({"kind": "error", "error": e}, ensure_ascii=False) + "\n" for e in bad]
-        if rows:
-            if documents:
-                preds = [predictor.predict_document(r.text) for r in rows]
-            else:
-                preds = predictor.predict([r.text for r in rows])
-            lines += [json.dumps({"kind": "row", "record": {"id": r.id, **p}}, ensure_ascii=False) + "\n" for r, p in zip(rows, preds)]
-        if lines:
-            _commit(parts / f"chunk-{next_chunk:06d}.jsonl", lines)
-            next_chunk += 1
-        summary.scored += len(rows)
-        bar.update(len(rows) + len(bad))
-
+    seen: set[str] = set()
     pending: list[Row] = []
     bad: list[dict] = []
     for row in read_rows(input_path, text_field=text_field, id_field=id_field):
@@ -212,7 +225,7 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
             row.error = f"id {row.id!r} repeats an earlier row; ids must be unique"
         if key is not None and row.error is None:
             seen.add(key)
-        if row.error is None and key in done:
+        if row.error is None and key in parts.done:
             summary.skipped += 1
             bar.update(1)
             continue
@@ -221,19 +234,27 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
                 bar.close()
                 raise BatchError(f"{input_path}:{row.line}: {row.error} (--strict stops at the first bad row)")
             summary.rejected += 1
-            if row.line not in errored:
+            if row.line not in parts.errored:
                 bad.append({"line": row.line, "id": row.id, "reason": row.error})
             continue
         pending.append(row)
         if len(pending) >= chunk_size:
-            flush(pending, bad)
+            _flush(parts, predictor, pending, bad, documents, summary, bar)
             pending, bad = [], []
-    flush(pending, bad)
+    _flush(parts, predictor, pending, bad, documents, summary, bar)
     bar.close()
-    _assemble(parts, output_path, out_fmt, errors_path, predictor.axes, documents)
-    shutil.rmtree(parts)
+    _assemble(parts.folder, output_path, out_fmt, errors_path, predictor.axes, documents)
+    shutil.rmtree(parts.folder)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _flush(parts: _Parts, predictor, rows: list[Row], bad: list[dict], documents: bool, summary: Summary, bar) -> None:
+    """Score the pending rows and commit them with the bad rows met since the last chunk."""
+    lines = [json.dumps({"kind": "error", "error": e}, ensure_ascii=False) + "\n" for e in bad]
+    parts.commit(lines + _scored_lines(predictor, rows, documents))
+    summary.scored += len(rows)
+    bar.update(len(rows) + len(bad))
 
 
 def _assemble(parts: Path, output_path: Path, fmt: str, errors_path: Path, axes: dict[str, list[str]], documents: bool) -> None:

@@ -92,16 +92,8 @@ def _mean_macro_f1(predictor: Predictor, rows: list[CorpusRow]) -> float:
     return float(np.mean([macro_f1(gold[a], probs[a].argmax(1), len(labels)) for a, labels in predictor.axes.items()]))
 
 
-def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
-          model: FramingModel | None = None, progress: bool = True, corpus_root: Path = LABELS_DIR) -> Predictor:
-    """Train, calibrate and (if out_dir is given) save; returns a Predictor over the trained model.
-
-    `tokenizer` and `model` override the base model (tests pass a tiny random BERT).
-    """
-    set_seed(config.seed)
-    torch.set_num_threads(config.num_threads)
-    schema = load_schema()
-    axes = {a.name: list(a.labels) for a in schema.axes}
+def _split_rows(config: TrainConfig, corpus) -> tuple[list[CorpusRow], list[CorpusRow], list[CorpusRow]]:
+    """Train, dev and test rows of the run (minus excluded documents); train and dev must not be empty."""
     train_rows = corpus_rows(corpus, config.train_splits, config.exclude_docs)
     dev_rows = corpus_rows(corpus, (config.dev_split,), config.exclude_docs)
     test_rows = corpus_rows(corpus, (config.test_split,), config.exclude_docs)
@@ -109,80 +101,125 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
         raise ValueError(f"no training passages in splits {config.train_splits}; run `framing corpus build` and check the annotations")
     if not dev_rows:
         raise ValueError(f"no passages in dev split {config.dev_split!r}: early stopping and calibration need one")
+    return train_rows, dev_rows, test_rows
 
+
+def _base(config: TrainConfig, axes: dict[str, list[str]], tokenizer, model) -> tuple[PreTrainedTokenizerBase, FramingModel]:
+    """The tokenizer and model to start from: the ones given, else the base model's."""
     base_path = resolve_base_model(config.base_model) if model is None or tokenizer is None else config.base_model
     tokenizer = tokenizer or AutoTokenizer.from_pretrained(base_path)
     model = model or FramingModel.from_pretrained_encoder(base_path, axes, config.dropout)
+    return tokenizer, model
 
-    ids, _ = encode(tokenizer, [r.text for r in train_rows], config.max_length)
-    gold = gold_ids(train_rows, axes)
+
+def _loss_functions(gold: dict[str, np.ndarray], axes: dict[str, list[str]], class_weights: bool) -> dict:
+    """Cross-entropy per head, classes weighted inversely to their frequency when `class_weights`."""
     loss_fns = {}
     for a, labels in axes.items():
         weight = None
-        if config.class_weights:
+        if class_weights:
             counts = np.bincount(gold[a], minlength=len(labels)).astype(float)
             weight = torch.tensor(len(gold[a]) / (len(labels) * np.maximum(counts, 1.0)), dtype=torch.float32)
         loss_fns[a] = torch.nn.CrossEntropyLoss(weight=weight)
+    return loss_fns
 
+
+def _optimizer(model: FramingModel, config: TrainConfig, n_passages: int):
+    """AdamW with one learning rate for the encoder and one for the heads, and a linear warm-up schedule."""
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     enc_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     optimizer = torch.optim.AdamW(
         [{"params": enc_params, "lr": config.learning_rate}, {"params": head_params, "lr": config.head_learning_rate}],
         weight_decay=config.weight_decay,
     )
-    steps_per_epoch = (len(ids) + config.batch_size - 1) // config.batch_size
+    steps_per_epoch = (n_passages + config.batch_size - 1) // config.batch_size
     total = steps_per_epoch * config.epochs
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
 
-    run_config = {"model_version": "training", "max_length": config.max_length, "temperatures": {}}
-    predictor = Predictor(Artifact(model, tokenizer, run_config), batch_size=64)
+
+def _length_bucketed_batches(ids: list[list[int]], batch_size: int, generator: np.random.Generator) -> list[list[int]]:
+    """Batches of similar length (shuffled within length buckets), in random order: little compute spent on padding."""
+    order = generator.permutation(len(ids))
+    chunks = [order[i:i + batch_size * 8] for i in range(0, len(order), batch_size * 8)]
+    batches = []
+    for chunk in chunks:
+        chunk = sorted(chunk, key=lambda i: len(ids[i]))
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in generator.permutation(len(batches))]
+
+
+@dataclass
+class _Run:
+    """What one fine-tuning run keeps besides the weights: per-epoch history and where it was best."""
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+
+def _uncalibrated(model: FramingModel, tokenizer, max_length: int) -> Predictor:
+    """The model being trained, scored through the Predictor (temperature 1) for early stopping and calibration."""
+    return Predictor(Artifact(model, tokenizer, {"model_version": "training", "max_length": max_length, "temperatures": {}}), batch_size=64)
+
+
+def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler, batches, pad: int, bar) -> float:
+    """One pass over the batches; returns the mean training loss."""
+    model.train()
+    running = 0.0
+    for step, batch in enumerate(bar, 1):
+        input_ids, mask = pad_batch([ids[i] for i in batch], pad)
+        out = model(input_ids=input_ids, attention_mask=mask)
+        loss = sum(loss_fns[a](out[a], torch.as_tensor(gold[a][batch])) for a in loss_fns)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        running += loss.item()
+        bar.set_postfix(loss=f"{running / step:.3f}")
+    model.eval()
+    return running / max(1, len(batches))
+
+
+def _fit(model: FramingModel, tokenizer, train_rows: list[CorpusRow], dev_rows: list[CorpusRow], axes: dict[str, list[str]],
+         config: TrainConfig, progress: bool) -> _Run:
+    """Fine-tune with early stopping on dev mean macro-F1; the model ends with its best epoch's weights."""
+    ids, _ = encode(tokenizer, [r.text for r in train_rows], config.max_length)
+    gold = gold_ids(train_rows, axes)
+    loss_fns = _loss_functions(gold, axes, config.class_weights)
+    optimizer, scheduler = _optimizer(model, config, len(ids))
+    predictor = _uncalibrated(model, tokenizer, config.max_length)
     generator = np.random.default_rng(config.seed)
     pad = tokenizer.pad_token_id or 0
-    best_score, best_state, best_epoch, history, stale = -1.0, None, 0, [], 0
+    run, best_score, best_state, stale = _Run(), -1.0, None, 0
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        # Batches of similar length (shuffled within length buckets) waste little compute on padding.
-        order = generator.permutation(len(ids))
-        chunks = [order[i:i + config.batch_size * 8] for i in range(0, len(order), config.batch_size * 8)]
-        batches = []
-        for chunk in chunks:
-            chunk = sorted(chunk, key=lambda i: len(ids[i]))
-            batches += [chunk[i:i + config.batch_size] for i in range(0, len(chunk), config.batch_size)]
-        batches = [batches[i] for i in generator.permutation(len(batches))]
+        batches = _length_bucketed_batches(ids, config.batch_size, generator)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
-        running = 0.0
-        for step, batch in enumerate(bar, 1):
-            input_ids, mask = pad_batch([ids[i] for i in batch], pad)
-            out = model(input_ids=input_ids, attention_mask=mask)
-            loss = sum(loss_fns[a](out[a], torch.as_tensor(gold[a][batch])) for a in axes)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            running += loss.item()
-            bar.set_postfix(loss=f"{running / step:.3f}")
-        model.eval()
+        loss = _train_epoch(model, ids, gold, loss_fns, optimizer, scheduler, batches, pad, bar)
         score = _mean_macro_f1(predictor, dev_rows)
-        history.append({"epoch": epoch, "train_loss": running / max(1, len(batches)), "dev_mean_macro_f1": score,
-                        "elapsed_s": round(time.perf_counter() - started, 1)})
+        run.history.append({"epoch": epoch, "train_loss": loss, "dev_mean_macro_f1": score, "elapsed_s": round(time.perf_counter() - started, 1)})
         if progress:
-            tqdm.write(f"epoch {epoch}: train loss {history[-1]['train_loss']:.3f}, dev mean macro-F1 {score:.3f}")
+            tqdm.write(f"epoch {epoch}: train loss {loss:.3f}, dev mean macro-F1 {score:.3f}")
         if score > best_score:
-            best_score, best_epoch, stale = score, epoch, 0
+            best_score, run.best_epoch, stale = score, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-            if stale > config.patience:
-                if progress:
-                    tqdm.write(f"early stop: no dev improvement for {stale} epochs")
-                break
+            continue
+        stale += 1
+        if stale > config.patience:
+            if progress:
+                tqdm.write(f"early stop: no dev improvement for {stale} epochs")
+            break
     model.load_state_dict(best_state)
     model.eval()
-    train_seconds = time.perf_counter() - started
+    run.seconds = time.perf_counter() - started
+    return run
 
-    # Calibration on dev: one temperature per head.
+
+def _calibrate(model: FramingModel, tokenizer, dev_rows: list[CorpusRow], axes: dict[str, list[str]],
+               max_length: int) -> tuple[dict[str, float], dict[str, dict]]:
+    """One temperature per head, fitted on dev; and each head's ECE and NLL before and after."""
+    predictor = _uncalibrated(model, tokenizer, max_length)
     dev_logits, _ = predictor.logits([r.text for r in dev_rows])
     dev_gold = gold_ids(dev_rows, axes)
     temperatures, calibration = {}, {}
@@ -193,9 +230,14 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
         calibration[a] = {"temperature": t, "ece_before": expected_calibration_error(before, dev_gold[a]),
                           "ece_after": expected_calibration_error(after, dev_gold[a]),
                           "nll_before": nll(before, dev_gold[a]), "nll_after": nll(after, dev_gold[a]), "n": len(dev_rows)}
+    return temperatures, calibration
+
+
+def _artifact_config(config: TrainConfig, run: _Run, temperatures: dict, calibration: dict, n_train: int, corpus_root: Path) -> dict:
+    """Everything the artifact records about the run (its metrics are added once the calibrated model is scored)."""
     fingerprint = corpus_fingerprint(corpus_root)
     stamp = datetime.now(timezone.utc)
-    artifact_config = {
+    return {
         "model_version": f"framing-{stamp:%Y%m%d-%H%M%S}-{fingerprint[:8]}",
         "created": stamp.isoformat(timespec="seconds"),
         "base_model": config.base_model,
@@ -203,19 +245,35 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
         "temperatures": temperatures,
         "training_config": asdict(config),
         "corpus_fingerprint": fingerprint,
-        "train_passages": len(train_rows),
-        "history": history,
-        "best_epoch": best_epoch,
-        "train_seconds": round(train_seconds, 1),
+        "train_passages": n_train,
+        "history": run.history,
+        "best_epoch": run.best_epoch,
+        "train_seconds": round(run.seconds, 1),
         "calibration": calibration,
         "versions": library_versions(),
     }
+
+
+def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
+          model: FramingModel | None = None, progress: bool = True, corpus_root: Path = LABELS_DIR) -> Predictor:
+    """Train, calibrate and (if out_dir is given) save; returns a Predictor over the trained model.
+
+    `tokenizer` and `model` override the base model (tests pass a tiny random BERT).
+    """
+    set_seed(config.seed)
+    torch.set_num_threads(config.num_threads)
+    axes = {a.name: list(a.labels) for a in load_schema().axes}
+    train_rows, dev_rows, test_rows = _split_rows(config, corpus)
+    tokenizer, model = _base(config, axes, tokenizer, model)
+    run = _fit(model, tokenizer, train_rows, dev_rows, axes, config, progress)
+    temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)
+    artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), corpus_root)
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
     artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
     if out_dir is not None:
         save_artifact(Path(out_dir), model, tokenizer, artifact_config)
         if progress:
-            tqdm.write(f"saved {out_dir} ({artifact_config['model_version']}) after {train_seconds:.0f} s")
+            tqdm.write(f"saved {out_dir} ({artifact_config['model_version']}) after {run.seconds:.0f} s")
     return predictor
 
 
