@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from labels.corpus import LABELS_DIR
+from serving.model_store import LATEST
 
 DEFAULT_MODEL_DIR = Path("artifacts/model")
 
@@ -291,7 +292,7 @@ def _add_score(sub, backends: str) -> None:
 def _add_serve(sub, backends: str) -> None:
     """`framing serve`."""
     p = sub.add_parser("serve", help="run the HTTP service (BentoML) on 127.0.0.1")
-    p.add_argument("--model", help="artifact folder or BentoML model tag (default: news-framing:latest in the store)")
+    p.add_argument("--model", help=f"artifact folder or BentoML model tag (default: {LATEST} in the store)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--backend", help=f"one of {backends} (default: FRAMING_BACKEND, else the fastest that passed `framing export`)")
