@@ -87,8 +87,8 @@ def _train(args) -> int:
     from labels.dataset import load_corpus
     from training.train import TrainConfig, summary, train
 
-    overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads")
-                 if getattr(args, k) is not None}
+    overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads",
+                                           "precision") if getattr(args, k) is not None}
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
@@ -252,6 +252,8 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--num-threads", type=int)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                   help="auto (default): bf16 autocast where the CPU multiplies bf16 natively (AMX, AVX512-BF16), else fp32")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)

@@ -7,6 +7,7 @@ replaces only the forward pass from padded token ids to per-axis logits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,18 +18,55 @@ from inference.backends import ONNX_FILES, Forward, open_backend, resolve_backen
 from labels.schema import load_schema
 from labels.segment import Dropped, Segmentation, segment
 
-# Document rule: the lead and the conclusion weigh most in a reader's impression of an article.
-LEAD_CONCLUSION_WEIGHT = 2.0
 SUPPORTING_PASSAGES = 3
-# The headline counts too (guidelines 1.4), weighted like one body passage: it is short and often a
-# question. Chosen on the 25 dev documents, mean accuracy over both axes: 0.72 without it (risk 0.64,
-# motive 0.80), 0.78 at weight 1 (0.80, 0.76) and at weight 2 (0.84, 0.72); the smaller weight wins the tie.
-HEADLINE_WEIGHT = 1.0
-# An article takes an axis's "no signal" label (schema `absent_label`, e.g. no motive given) only when
-# that label holds at least this share of the weighted passage probability: an article that explains
-# motives in two passages out of six still rests on that explanation. Chosen on the 25 dev documents
-# with the previous model (motive accuracy 0.36 with a plain argmax, 0.72 at 0.7; 0.68 at 0.8 and above).
-ABSENT_LABEL_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class DocumentRule:
+    """How an article's passage probabilities add up to its labels (guidelines 1.4: headline, lead, conclusion).
+
+    The artifact records the rule chosen on its dev documents (training/document_rule.py); an artifact
+    without one uses these defaults, chosen on the 25 authored dev documents of the first round: the lead
+    and the conclusion weigh double; the headline counts like one body passage (mean accuracy 0.72 without
+    it, 0.78 at weight 1 and 2, the smaller wins the tie); an axis's "no signal" label (schema
+    `absent_label`) needs 70% of the weighted probability, since an article that explains motives in two
+    passages out of six still rests on that explanation (motive accuracy 0.36 with a plain argmax, 0.72).
+    """
+
+    lead_conclusion_weight: float = 2.0
+    headline_weight: float = 1.0
+    absent_share: float = 0.7
+
+    def __post_init__(self):
+        if self.lead_conclusion_weight <= 0 or self.headline_weight < 0:
+            raise ValueError("lead_conclusion_weight must be above 0 and headline_weight 0 or more")
+        if not 0 < self.absent_share <= 1:
+            raise ValueError(f"absent_share must be in (0, 1], got {self.absent_share}")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "DocumentRule":
+        """The rule an artifact recorded, or the defaults."""
+        return cls(**config.get("document_rule", {}))
+
+    def weights(self, n_body: int, has_headline: bool) -> np.ndarray:
+        """Normalised weights of the body passages, then the headline if any."""
+        weights = np.ones(n_body + int(has_headline))
+        weights[0] = weights[n_body - 1] = self.lead_conclusion_weight
+        if has_headline:
+            weights[-1] = self.headline_weight
+        return weights / weights.sum()
+
+    def labels(self, matrices: dict[str, np.ndarray], n_body: int, has_headline: bool, axes: dict[str, list[str]],
+               absent_labels: dict[str, str]) -> dict[str, tuple[str, np.ndarray]]:
+        """Per axis, (label, weighted mean probabilities) from the passages' probability matrix."""
+        w = self.weights(n_body, has_headline)
+        out = {}
+        for a, labels in axes.items():
+            mean = w @ matrices[a]
+            out[a] = (document_label(mean, labels, absent_labels.get(a), self.absent_share), mean)
+        return out
+
+
 # Used when the artifact records no measured batch size (not exported) and the caller gives none.
 DEFAULT_BATCH_SIZE = 32
 
@@ -128,9 +166,9 @@ def headline(seg: Segmentation) -> Dropped | None:
                key=lambda d: d.start, default=None)
 
 
-def document_label(mean: np.ndarray, labels: list[str], absent: str | None) -> str:
-    """The document's label from its weighted-mean probabilities (see Predictor.predict_document)."""
-    if absent is None or mean[labels.index(absent)] >= ABSENT_LABEL_SHARE:
+def document_label(mean: np.ndarray, labels: list[str], absent: str | None, absent_share: float = DocumentRule.absent_share) -> str:
+    """The document's label from its weighted-mean probabilities: the absent label needs `absent_share`."""
+    if absent is None or mean[labels.index(absent)] >= absent_share:
         return labels[int(mean.argmax())]
     others = [i for i, lab in enumerate(labels) if lab != absent]
     return labels[max(others, key=lambda i: mean[i])]
@@ -157,6 +195,7 @@ class Predictor:
         self.temperatures: dict[str, float] = {a: float(artifact.config.get("temperatures", {}).get(a, 1.0)) for a in self.axes}
         self.max_length = int(artifact.config["max_length"])
         self.absent_labels = {ax.name: ax.absent_label for ax in load_schema().axes if ax.absent_label in self.axes.get(ax.name, ())}
+        self.document_rule = DocumentRule.from_config(artifact.config)
         if num_threads:
             torch.set_num_threads(num_threads)
         # Both engines get the same explicit thread count (ONNX Runtime would otherwise pick its own).
@@ -258,17 +297,8 @@ class Predictor:
             results.append(rec)
         return results
 
-    def predict_document(self, text: str) -> dict:
-        """Segment an article, score each passage and aggregate to document labels.
-
-        Rule: per axis, the document's probabilities are the weighted mean of its passages'
-        calibrated probabilities, with the first (lead) and last (conclusion) passage weighted
-        LEAD_CONCLUSION_WEIGHT and the rest 1, and the headline (if any) scored like a passage and
-        weighted HEADLINE_WEIGHT; the label is the most probable one, except that an
-        axis's absent label (schema `absent_label`) needs ABSENT_LABEL_SHARE of the probability, else
-        the most probable other label wins. The passages that support the label are those predicted
-        with it, most confident first.
-        """
+    def score_document(self, text: str) -> tuple[list, Dropped | None, list[dict]]:
+        """Segment an article and score it: (passages, headline or None, predictions of passages then headline)."""
         if not isinstance(text, str):
             raise InputError(f"text must be a string, got {type(text).__name__}")
         if not text.strip():
@@ -278,25 +308,30 @@ class Predictor:
         if not spans:
             raise InputError("no passage found in text: it holds only headings, bylines or other lines shorter than a paragraph")
         title = headline(seg)
-        preds = self.predict([s.text for s in spans] + ([title.text] if title else []))
-        weights = np.ones(len(preds))
-        weights[0] = weights[len(spans) - 1] = LEAD_CONCLUSION_WEIGHT
-        if title:
-            weights[-1] = HEADLINE_WEIGHT
-        weights /= weights.sum()
-        passages = [
-            {"index": i, "start": s.start, "end": s.end, "text": s.text, **p}
-            for i, (s, p) in enumerate(zip(spans, preds))
-        ]
+        return spans, title, self.predict([s.text for s in spans] + ([title.text] if title else []))
+
+    def predict_document(self, text: str, *, rule: DocumentRule | None = None) -> dict:
+        """Segment an article, score each passage and aggregate to document labels by the artifact's DocumentRule.
+
+        Per axis, the document's probabilities are the weighted mean of its passages' calibrated
+        probabilities (lead, conclusion and headline weighted by the rule); the label is the most probable
+        one, except that an axis's absent label (schema `absent_label`) needs the rule's `absent_share`, else
+        the most probable other label wins. The passages that support the label are those predicted with
+        it, most confident first. `rule` overrides the artifact's (to compare rules on the same scores).
+        """
+        spans, title, preds = self.score_document(text)
+        return self.aggregate_document(spans, title, preds, rule or self.document_rule)
+
+    def aggregate_document(self, spans: list, title: Dropped | None, preds: list[dict], rule: DocumentRule) -> dict:
+        """Document labels from `score_document`'s output under `rule`."""
+        passages = [{"index": i, "start": s.start, "end": s.end, "text": s.text, **p} for i, (s, p) in enumerate(zip(spans, preds))]
+        matrices = {a: np.array([[p[a]["probs"][lab] for lab in labels] for p in preds]) for a, labels in self.axes.items()}
         doc: dict = {}
-        for a, labels in self.axes.items():
-            matrix = np.array([[p[a]["probs"][lab] for lab in labels] for p in preds])
-            mean = weights @ matrix
-            label = document_label(mean, labels, self.absent_labels.get(a))
+        for a, (label, mean) in rule.labels(matrices, len(spans), title is not None, self.axes, self.absent_labels).items():
             support = sorted((p for p in passages if p[a]["label"] == label), key=lambda p: -p[a]["probs"][label])
             doc[a] = {
                 "label": label,
-                "probs": {lab: round(float(v), 6) for lab, v in zip(labels, mean)},
+                "probs": {lab: round(float(v), 6) for lab, v in zip(self.axes[a], mean)},
                 "supporting_passages": [p["index"] for p in support[:SUPPORTING_PASSAGES]],
             }
         head = {"start": title.start, "end": title.end, "text": title.text, **preds[-1]} if title else None

@@ -107,3 +107,12 @@ def corpus_fingerprint(root: Path = LABELS_DIR) -> str:
         if path.exists():
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def documents_of(split: str, root: Path = LABELS_DIR) -> list[dict]:
+    """Documents of a split with gold labels, with their full source text."""
+    docs = []
+    for _, rec in read_jsonl(Path(root) / "corpus" / "documents.jsonl"):
+        if rec["split"] == split and rec["gold"]:
+            docs.append({**rec, "text": (Path(root) / rec["source_path"]).read_text(encoding="utf-8")})
+    return docs

@@ -2,46 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from itertools import product
 
 import numpy as np
 
 from labels.dataset import CorpusRow, gold_ids
-from training.metrics import macro_f1
-
-BREAKDOWN_FIELDS = ("split", "topic", "outlet_style", "hard_cases")
-NO_TAG = "(no tag)"
-
-
-def _values(row: CorpusRow, field: str) -> list[str]:
-    value = getattr(row, field)
-    if isinstance(value, (list, tuple)):
-        return list(value) or [NO_TAG]
-    return [str(value)]
-
-
-def breakdowns(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]],
-               fields: tuple[str, ...] = BREAKDOWN_FIELDS) -> dict[str, list[dict]]:
-    """Per field and value: passages, accuracy and macro-F1 per axis (a passage counts under each of its tags)."""
-    gold = gold_ids(rows, axes)
-    pred = {a: probs[a].argmax(1) for a in axes}
-    out = {}
-    for field in fields:
-        groups: dict[str, list[int]] = defaultdict(list)
-        for i, r in enumerate(rows):
-            for v in _values(r, field):
-                groups[v].append(i)
-        table = []
-        for value, idx in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            entry = {"value": value, "n": len(idx)}
-            for a, labels in axes.items():
-                g, p = gold[a][idx], pred[a][idx]
-                entry[a] = {"accuracy": float((g == p).mean()), "macro_f1": macro_f1(g, p, len(labels))}
-            table.append(entry)
-        out[field] = table
-    return out
-
+# The per-field scores live with the other metrics (evaluation reports them on the test split too).
+from training.metrics import BREAKDOWN_FIELDS, NO_TAG, breakdowns  # noqa: F401
 
 def joint_table(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]]) -> list[dict]:
     """Per gold (risk, motive) combination: passages, share right on each axis and on both, commonest wrong pair."""

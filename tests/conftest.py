@@ -27,19 +27,26 @@ PASSAGES = [
 ]
 
 
+SPLITS = ("train", "dev", "test", "seed", "coverage_dev", "coverage_test")
+
+
+def source_kind(split: str) -> str:
+    return "seed" if split == "seed" else "coverage" if split.startswith("coverage") else "authored"
+
+
 def make_corpus(n_repeat: int = 1) -> DatasetDict:
-    """A DatasetDict shaped like the real one: train/dev/test/seed with ClassLabel columns."""
+    """A DatasetDict shaped like the real one: train/dev/test/seed/coverage_dev/coverage_test, ClassLabel columns."""
     def rows(split: str, offset: int) -> list[dict]:
         out = []
         for k in range(n_repeat):
             for i, (text, r, m) in enumerate(PASSAGES):
                 out.append({"id": f"{split}-{k}-{i}", "doc_id": f"{split}-doc{i % 3}", "text": text if k == 0 else f"{text} ({k})",
-                            "source_kind": "seed" if split == "seed" else "authored", "outlet_style": "wire",
+                            "source_kind": source_kind(split), "outlet_style": "wire",
                             "topic": "nk_troops_ukraine", "split": split, "paragraph_index": i,
                             "risk_framing": r, "motive_framing": m, "hard_cases": []})
         return out
     feats = features()
-    return DatasetDict({s: Dataset.from_list(rows(s, j), features=feats) for j, s in enumerate(("train", "dev", "test", "seed"))})
+    return DatasetDict({s: Dataset.from_list(rows(s, j), features=feats) for j, s in enumerate(SPLITS)})
 
 
 def write_sources(root, docs: dict[str, list[str]]) -> None:
@@ -47,14 +54,16 @@ def write_sources(root, docs: dict[str, list[str]]) -> None:
     import json
 
     for split, doc_ids in docs.items():
-        kind = "seed" if split == "seed" else "authored"
+        kind = source_kind(split)
         folder = root / "sources" / kind
         folder.mkdir(parents=True, exist_ok=True)
         for doc_id in doc_ids:
             body = "\n\n".join(f"{t} Noted in {doc_id}." for t, _, _ in PASSAGES)
             (folder / f"{doc_id}.txt").write_text(f"A Headline\n\n{body}\n")
-            (folder / f"{doc_id}.json").write_text(json.dumps({"doc_id": doc_id, "title": "A Headline", "outlet_style": "wire",
-                                                               "topic": "nk_troops_ukraine"}))
+            meta = {"doc_id": doc_id, "title": "A Headline", "outlet_style": "wire", "topic": "nk_troops_ukraine"}
+            if kind == "coverage":  # coverage splits are frozen in the metadata, not hashed from the id
+                meta.update(split=split, source_kind="coverage", source_url=f"https://example.org/{doc_id}")
+            (folder / f"{doc_id}.json").write_text(json.dumps(meta))
 
 
 @pytest.fixture(scope="session")
@@ -78,5 +87,14 @@ def tiny_artifact(tmp_path_factory, tokenizer):
 
     out = tmp_path_factory.mktemp("artifact") / "model"
     config = TrainConfig(base_model="tiny-random-bert", epochs=2, batch_size=4, max_length=32, num_threads=1)
-    train(config, make_corpus(), out_dir=out, tokenizer=tokenizer, model=tiny_model(), progress=False)
+    train(config, make_corpus(), out_dir=out, tokenizer=tokenizer, model=tiny_model(), progress=False,
+          corpus_root=empty_labels_root(tmp_path_factory.mktemp("labels")))
     return out
+
+
+def empty_labels_root(root):
+    """A labels folder with a built corpus of no documents: no dev documents, so the default document rule."""
+    (root / "corpus").mkdir(parents=True, exist_ok=True)
+    for name in ("passages.jsonl", "documents.jsonl"):
+        (root / "corpus" / name).write_text("")
+    return root

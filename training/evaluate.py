@@ -6,6 +6,7 @@ path the service and batch scorer use.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,20 +17,12 @@ from tqdm.auto import tqdm
 
 from inference.machine import machine
 from inference.predictor import Predictor
-from labels.corpus import LABELS_DIR, read_jsonl
-from labels.dataset import CorpusRow, corpus_rows, gold_ids, load_corpus
+from labels.corpus import LABELS_DIR
+from labels.dataset import CorpusRow, corpus_rows, documents_of, gold_ids, load_corpus
 from training.baseline import baseline_probabilities, fit_baselines
-from training.metrics import axis_report, paired_difference
+from training.calibration import expected_calibration_error
+from training.metrics import axis_report, breakdowns, paired_difference
 from training.train import TrainConfig, train
-
-
-def documents_of(split: str, root: Path = LABELS_DIR) -> list[dict]:
-    """Documents of a split with gold labels, with their full source text."""
-    docs = []
-    for _, rec in read_jsonl(Path(root) / "corpus" / "documents.jsonl"):
-        if rec["split"] == split and rec["gold"]:
-            docs.append({**rec, "text": (Path(root) / rec["source_path"]).read_text(encoding="utf-8")})
-    return docs
 
 
 def document_report(predictions: list[dict], docs: list[dict], axes: dict[str, list[str]]) -> dict:
@@ -51,6 +44,24 @@ def compare(rows: list[CorpusRow], model_probs: dict[str, np.ndarray], baseline_
         "model_minus_baseline": {a: paired_difference(gold[a], model_probs[a].argmax(1), baseline_probs[a].argmax(1), len(labels))
                                  for a, labels in axes.items()},
     }
+
+
+# Authored passages' own test split: reported beside the coverage figures, for reference.
+REFERENCE_SPLIT = "test"
+
+
+def calibration_on(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]]) -> dict:
+    """Expected calibration error of the calibrated probabilities per axis, on rows the temperatures never saw."""
+    gold = gold_ids(rows, axes)
+    return {a: {"ece": expected_calibration_error(probs[a], gold[a]), "n": len(rows)} for a in axes}
+
+
+def split_report(predictor: Predictor, rows: list[CorpusRow], baseline: dict[str, np.ndarray]) -> dict:
+    """Model and baseline on one split: macro-F1 with intervals, paired difference, calibration error, breakdowns."""
+    axes = predictor.axes
+    probs = predictor.probabilities([r.text for r in rows])
+    return {**compare(rows, probs, baseline, axes), "calibration": calibration_on(rows, probs, axes),
+            "breakdown": breakdowns(rows, probs, axes, fields=("outlet_style", "hard_cases", "topic"))}
 
 
 def held_out_articles(rows: list[CorpusRow]) -> list[list[CorpusRow]]:
@@ -136,22 +147,27 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
     train_rows = corpus_rows(corpus, config.train_splits)
     test_rows = corpus_rows(corpus, (config.test_split,))
     test_docs = documents_of(config.test_split, root)
-    test_baseline = baseline_probabilities(fit_baselines(train_rows, axes, config.seed), [r.text for r in test_rows], axes)
+    baselines = fit_baselines(train_rows, axes, config.seed)
+    test_baseline = baseline_probabilities(baselines, [r.text for r in test_rows], axes)
     result = {
         "model_version": predictor.version,
         "backend": predictor.backend,
         "corpus_fingerprint": predictor.config.get("corpus_fingerprint"),
         "machine": machine(),
-        "training": {k: predictor.config.get(k) for k in ("train_seconds", "best_epoch", "history", "train_passages", "training_config")},
+        "training": {k: predictor.config.get(k) for k in ("train_seconds", "train_precision", "best_epoch", "history",
+                                                           "train_passages", "training_config", "machine")},
         "calibration": predictor.config.get("calibration"),
-        "test": compare(test_rows, predictor.probabilities([r.text for r in test_rows]),
-                        test_baseline, axes),
+        "test_split": config.test_split,
+        "test": split_report(predictor, test_rows, test_baseline),
         "documents": {
-            "rule": "weighted mean of calibrated passage probabilities; lead and conclusion weigh double, the headline "
-                    "counts as one passage; the absent label needs ABSENT_LABEL_SHARE (inference/predictor.py)",
+            "rule": {**dataclasses.asdict(predictor.document_rule), "fit_on_dev": predictor.config.get("document_rule_fit")},
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
         },
     }
+    reference = corpus_rows(corpus, (REFERENCE_SPLIT,)) if REFERENCE_SPLIT in corpus and REFERENCE_SPLIT != config.test_split else []
+    if reference:
+        reference_baseline = baseline_probabilities(baselines, [r.text for r in reference], axes)
+        result["reference_test"] = {"split": REFERENCE_SPLIT, **split_report(predictor, reference, reference_baseline)}
     if training_seeds > 1:
         result["training_seeds"] = training_seed_spread(config, corpus, test_rows, result["test"], test_baseline, axes,
                                                         training_seeds, progress=progress, root=root, make_model=make_model)
@@ -170,22 +186,28 @@ def format_evaluation(r: dict) -> str:
         for a, m in rep.items():
             if m.get("n"):
                 lo, hi = m["macro_f1_ci95"]
-                lines.append(f"  {name:<28}{a:<16}macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]  acc {m['accuracy']:.3f}  n={m['n']}")
+                lines.append(f"  {name:<40}{a:<16}macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]  acc {m['accuracy']:.3f}  n={m['n']}")
 
     def diff(rep):
         for a, d in rep.get("model_minus_baseline", {}).items():
             lo, hi = d["ci95"]
-            lines.append(f"  {'  fine-tuned minus baseline':<28}{a:<16}{100 * d['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+            lines.append(f"  {'  fine-tuned minus baseline':<40}{a:<16}{100 * d['difference']:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]")
 
-    row("test / fine-tuned", r["test"]["model"])
-    row("test / baseline", r["test"]["baseline"])
+    test = r.get("test_split", "test")
+    row(f"{test} / fine-tuned", r["test"]["model"])
+    row(f"{test} / baseline", r["test"]["baseline"])
     diff(r["test"])
+    for a, c in r["test"].get("calibration", {}).items():
+        lines.append(f"  {test + ' / calibration':<40}{a:<16}ECE {c['ece']:.3f}  n={c['n']}")
+    if "reference_test" in r:
+        row(f"{r['reference_test']['split']} (authored) / fine-tuned", r["reference_test"]["model"])
+        row(f"{r['reference_test']['split']} (authored) / baseline", r["reference_test"]["baseline"])
     for a, s in r.get("training_seeds", {}).get("summary", {}).items():
         f, d = s["macro_f1"], s["minus_baseline"]
-        lines.append(f"  {'test / ' + str(len(r['training_seeds']['seeds'])) + ' training seeds':<28}{a:<16}macro-F1 {f['mean']:.3f} "
+        lines.append(f"  {'test / ' + str(len(r['training_seeds']['seeds'])) + ' training seeds':<40}{a:<16}macro-F1 {f['mean']:.3f} "
                      f"(min {f['min']:.3f}, max {f['max']:.3f})  minus baseline {100 * d['mean']:+.1f} points "
                      f"(min {100 * d['min']:+.1f}, max {100 * d['max']:+.1f})")
-    row("test documents / fine-tuned", r["documents"]["test"])
+    row(f"{test} documents / fine-tuned", r["documents"]["test"])
     if "seed_leave_one_article_out" in r:
         s = r["seed_leave_one_article_out"]
         row("seed LOAO / fine-tuned", s["model"])

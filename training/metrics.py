@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
+
+from labels.dataset import CorpusRow, gold_ids
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_labels: int) -> np.ndarray:
@@ -82,3 +86,36 @@ def axis_report(y_true, y_pred, labels: list[str], *, n_resamples: int = 1000, s
         "labels": list(labels),
         "confusion": m.tolist(),
     }
+
+
+BREAKDOWN_FIELDS = ("split", "topic", "outlet_style", "hard_cases")
+NO_TAG = "(no tag)"
+
+
+def _values(row: CorpusRow, field: str) -> list[str]:
+    value = getattr(row, field)
+    if isinstance(value, (list, tuple)):
+        return list(value) or [NO_TAG]
+    return [str(value)]
+
+
+def breakdowns(rows: list[CorpusRow], probs: dict[str, np.ndarray], axes: dict[str, list[str]],
+               fields: tuple[str, ...] = BREAKDOWN_FIELDS) -> dict[str, list[dict]]:
+    """Per field and value: passages, accuracy and macro-F1 per axis (a passage counts under each of its tags)."""
+    gold = gold_ids(rows, axes)
+    pred = {a: probs[a].argmax(1) for a in axes}
+    out = {}
+    for field in fields:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for i, r in enumerate(rows):
+            for v in _values(r, field):
+                groups[v].append(i)
+        table = []
+        for value, idx in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            entry = {"value": value, "n": len(idx)}
+            for a, labels in axes.items():
+                g, p = gold[a][idx], pred[a][idx]
+                entry[a] = {"accuracy": float((g == p).mean()), "macro_f1": macro_f1(g, p, len(labels))}
+            table.append(entry)
+        out[field] = table
+    return out

@@ -1,7 +1,9 @@
 """Fine-tune the two-head classifier on the corpus, calibrate it on dev, save the artifact.
 
 One readable flow: load splits -> build model -> train with early stopping on dev mean macro-F1
--> fit one temperature per head on dev -> measure dev and test -> save a self-contained folder.
+-> fit one temperature per head on dev -> choose the document rule on dev documents -> measure dev
+and test -> save a self-contained folder. Dev and test are the coverage splits (real published text,
+paraphrased); authored and coverage training passages train together.
 """
 
 from __future__ import annotations
@@ -18,14 +20,20 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from inference.artifact import Artifact, library_versions, save_artifact
+from inference.backends import native_bf16
+from inference.machine import machine_info
 from inference.model import FramingModel
 from inference.predictor import Predictor, encode, pad_batch, softmax
 from labels.corpus import LABELS_DIR
-from labels.dataset import CorpusRow, corpus_fingerprint, corpus_rows, gold_ids
+from labels.dataset import CorpusRow, corpus_fingerprint, corpus_rows, documents_of, gold_ids
 from labels.schema import load_schema
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
+from training.document_rule import fit_document_rule
 from training.metrics import axis_report, macro_f1
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 @dataclass
@@ -45,10 +53,13 @@ class TrainConfig:
     class_weights: bool = True
     seed: int = 13
     train_splits: tuple[str, ...] = ("train", "seed")
-    dev_split: str = "dev"
-    test_split: str = "test"
+    dev_split: str = "coverage_dev"
+    test_split: str = "coverage_test"
     exclude_docs: tuple[str, ...] = field(default_factory=tuple)  # for leave-one-article-out runs
     num_threads: int = 2
+    # "auto": bf16 autocast where the CPU multiplies bf16 natively (AMX, AVX512-BF16), fp32 elsewhere,
+    # where emulated bf16 would be slower than fp32.
+    precision: str = "auto"
 
     def __post_init__(self):
         for name in ("max_length", "batch_size", "epochs", "num_threads"):
@@ -67,6 +78,8 @@ class TrainConfig:
             raise ValueError(f"patience must be 0 or more, got {self.patience}")
         self.train_splits = tuple(self.train_splits)
         self.exclude_docs = tuple(self.exclude_docs)
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.dev_split in self.train_splits or self.test_split in self.train_splits:
             raise ValueError(f"train_splits {self.train_splits} must not include the dev or test split")
 
@@ -155,6 +168,7 @@ class _Run:
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    precision: str = "fp32"
 
 
 def _uncalibrated(model: FramingModel, tokenizer, max_length: int) -> Predictor:
@@ -162,14 +176,22 @@ def _uncalibrated(model: FramingModel, tokenizer, max_length: int) -> Predictor:
     return Predictor(Artifact(model, tokenizer, {"model_version": "training", "max_length": max_length, "temperatures": {}}), batch_size=64)
 
 
-def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler, batches, pad: int, bar) -> float:
-    """One pass over the batches; returns the mean training loss."""
+def training_precision(precision: str) -> str:
+    """The precision a run uses: "auto" resolves to bf16 where the CPU has native bf16, else fp32."""
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
+
+
+def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler, batches, pad: int, bar, bf16: bool) -> float:
+    """One pass over the batches (forward under bf16 autocast when asked; weights and optimizer stay fp32)."""
     model.train()
     running = 0.0
     for step, batch in enumerate(bar, 1):
         input_ids, mask = pad_batch([ids[i] for i in batch], pad)
-        out = model(input_ids=input_ids, attention_mask=mask)
-        loss = sum(loss_fns[a](out[a], torch.as_tensor(gold[a][batch])) for a in loss_fns)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(input_ids=input_ids, attention_mask=mask)
+        loss = sum(loss_fns[a](out[a].float(), torch.as_tensor(gold[a][batch])) for a in loss_fns)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -191,12 +213,12 @@ def _fit(model: FramingModel, tokenizer, train_rows: list[CorpusRow], dev_rows: 
     predictor = _uncalibrated(model, tokenizer, config.max_length)
     generator = np.random.default_rng(config.seed)
     pad = tokenizer.pad_token_id or 0
-    run, best_score, best_state, stale = _Run(), -1.0, None, 0
+    run, best_score, best_state, stale = _Run(precision=training_precision(config.precision)), -1.0, None, 0
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
         batches = _length_bucketed_batches(ids, config.batch_size, generator)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
-        loss = _train_epoch(model, ids, gold, loss_fns, optimizer, scheduler, batches, pad, bar)
+        loss = _train_epoch(model, ids, gold, loss_fns, optimizer, scheduler, batches, pad, bar, run.precision == "bf16")
         score = _mean_macro_f1(predictor, dev_rows)
         run.history.append({"epoch": epoch, "train_loss": loss, "dev_mean_macro_f1": score, "elapsed_s": round(time.perf_counter() - started, 1)})
         if progress:
@@ -249,6 +271,8 @@ def _artifact_config(config: TrainConfig, run: _Run, temperatures: dict, calibra
         "history": run.history,
         "best_epoch": run.best_epoch,
         "train_seconds": round(run.seconds, 1),
+        "train_precision": run.precision,
+        "machine": machine_info(),
         "calibration": calibration,
         "versions": library_versions(),
     }
@@ -269,6 +293,10 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)
     artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), corpus_root)
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
+    dev_docs = [d for d in documents_of(config.dev_split, corpus_root) if d["id"] not in config.exclude_docs]
+    rule, rule_fit = fit_document_rule(predictor, dev_docs)
+    artifact_config["document_rule"], artifact_config["document_rule_fit"] = asdict(rule), rule_fit
+    predictor.document_rule = rule
     artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
     if out_dir is not None:
         save_artifact(Path(out_dir), model, tokenizer, artifact_config)

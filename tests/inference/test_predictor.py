@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inference.predictor import HEADLINE_WEIGHT, InputError, Predictor
+from inference.predictor import DocumentRule, InputError, Predictor
 
 from ..conftest import PASSAGES
 
@@ -83,7 +83,10 @@ def test_predict_document_segments_and_aggregates(tiny_artifact, title):
     for axis, labels in predictor.axes.items():
         doc = out["document"][axis]
         assert doc["label"] in labels
-        weights = np.array([2.0, 1.0, 1.0, 2.0] + ([HEADLINE_WEIGHT] if title else []))
+        rule = predictor.document_rule
+        assert rule == DocumentRule()  # the fixture artifact had no dev documents to choose a rule on
+        lc = rule.lead_conclusion_weight
+        weights = np.array([lc, 1.0, 1.0, lc] + ([rule.headline_weight] if title else []))
         weights /= weights.sum()
         expected = weights @ np.array([[p[axis]["probs"][lab] for lab in labels] for p in scored])
         np.testing.assert_allclose([doc["probs"][lab] for lab in labels], expected, atol=1e-5)
@@ -94,7 +97,8 @@ def test_predict_document_segments_and_aggregates(tiny_artifact, title):
 
 def test_a_document_takes_the_absent_label_only_when_its_passages_agree():
     from labels.schema import load_schema
-    from inference.predictor import ABSENT_LABEL_SHARE, document_label
+    from inference.predictor import document_label
+    ABSENT_LABEL_SHARE = DocumentRule().absent_share
 
     axis = next(a for a in load_schema().axes if a.absent_label)
     labels = list(axis.labels)

@@ -41,7 +41,8 @@ def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[Corp
 
 
 # Document ids whose hash puts them in each split (see labels.corpus.split_for).
-DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"]}
+DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"],
+        "coverage_dev": ["cov-d1"], "coverage_test": ["cov-t1"]}
 UNANNOTATED_DOC = "auth-t2"
 UNANNOTATED = 3  # the last passages of that document have no annotation: the default queue
 

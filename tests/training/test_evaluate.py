@@ -9,7 +9,8 @@ from training.evaluate import evaluate, format_evaluation
 from ..conftest import PASSAGES, tiny_model, write_sources
 
 # Document ids whose hash puts them in each split (see labels.corpus.split_for).
-DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"]}
+DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"],
+        "coverage_dev": ["cov-d1"], "coverage_test": ["cov-t1"]}
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,15 @@ def test_evaluate_reports_test_baseline_documents_and_seed_folds(corpus_root, tm
         assert loao["documents"][axis]["n"] == 2
     assert set(result["seed_leave_one_article_out"]["per_article"]) == {"seed-1", "seed-2"}
     assert result["machine"]["cores"] and result["machine"]["torch"]
+    # Measured on coverage test; the authored test split beside it for reference; calibration error on test.
+    assert result["test_split"] == "coverage_test" and result["reference_test"]["split"] == "test"
+    for axis in ("risk_framing", "motive_framing"):
+        assert result["reference_test"]["model"][axis]["n"] == len(PASSAGES)
+        assert 0 <= result["test"]["calibration"][axis]["ece"] <= 1 and result["test"]["calibration"][axis]["n"] == len(PASSAGES)
+    styles = result["test"]["breakdown"]["outlet_style"]
+    assert [(row["value"], row["n"]) for row in styles] == [("wire", len(PASSAGES))]
+    assert result["documents"]["rule"]["fit_on_dev"]["n_documents"] == 1  # the one coverage_dev document
+    assert "coverage_test / calibration" in format_evaluation(result) and "test (authored) / fine-tuned" in format_evaluation(result)
     assert "seed LOAO / fine-tuned" in format_evaluation(result) and "fine-tuned minus baseline" in format_evaluation(result)
 
 

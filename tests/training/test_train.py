@@ -19,7 +19,8 @@ def test_training_is_reproducible_with_a_fixed_seed(tokenizer):
 
 @pytest.mark.parametrize("kwargs, message", [({"epochs": 0}, "epochs must be at least 1"),
                                               ({"learning_rate": 2.0}, "learning_rate must be between 0 and 1"),
-                                              ({"train_splits": ("train", "dev")}, "must not include the dev or test split")])
+                                              ({"train_splits": ("train", "coverage_dev")}, "must not include the dev or test split"),
+                                              ({"precision": "fp16"}, "precision must be one of auto, fp32, bf16")])
 def test_config_errors_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
