@@ -21,9 +21,10 @@ _WORD = re.compile(r"\w+")
 OFFICIAL_NAMES = (
     "treaty on comprehensive strategic partnership between the democratic people s republic of korea and the russian federation",
 )
-# Pages kept for the project owner's independent evaluation: a copy ships with the corpus, and the
-# owner's current list (shared/, beside a checkout) is read too when it is there.
-HELD_OUT_LISTS = (LABELS_DIR / "held-out-sources.txt", LABELS_DIR.parent.parent / "shared" / "held-out-sources.txt")
+# Pages kept for the project owner's independent evaluation. The list is the owner's and is never copied
+# into the repository (a copy would itself name those pages): it is read from shared/, beside a checkout,
+# or from files given with `framing corpus validate --held-out FILE`.
+DEFAULT_HELD_OUT_LIST = LABELS_DIR.parent.parent / "shared" / "held-out-sources.txt"
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def normalise_url(url: str) -> str:
     return url.split("#", 1)[0].rstrip("/")
 
 
-def load_held_out(paths: tuple[Path, ...] | list[Path] = HELD_OUT_LISTS) -> set[str]:
+def load_held_out(paths: tuple[Path, ...] | list[Path] = (DEFAULT_HELD_OUT_LIST,)) -> set[str]:
     """Normalised addresses from every held-out list that exists (lines starting with # are comments)."""
     urls: set[str] = set()
     for path in paths:

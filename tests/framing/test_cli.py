@@ -22,3 +22,18 @@ def test_a_type_error_is_a_bug_and_keeps_its_traceback(monkeypatch):
     monkeypatch.setattr(labels.stats, "corpus_stats", bug)
     with pytest.raises(TypeError, match="unsupported operand"):
         main(["corpus", "stats"])
+
+
+def test_validate_reads_the_held_out_list_it_is_given(tmp_path, capsys):
+    from labels.corpus import build
+
+    from ..labels.test_validate import coverage_root
+
+    root = coverage_root(tmp_path, {"cov-x001": {"source_url": "https://www.example.org/held/"}})
+    build(root)
+    listed = tmp_path / "held-out.txt"
+    listed.write_text("example.org/held\n")
+    assert main(["corpus", "validate", "--root", str(root), "--held-out", str(listed)]) == 1
+    assert "cov-x001.json: source_url https://www.example.org/held/ is held out" in capsys.readouterr().err
+    assert main(["corpus", "validate", "--root", str(root), "--held-out", str(tmp_path / "none.txt")]) == 1  # no gold yet
+    assert "held-out list not found" in capsys.readouterr().err
