@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labels.corpus import LABELS_DIR, Annotation, Document, load_annotations, load_documents, passage_id
+from labels.corpus import ADJUDICATOR, LABELS_DIR, Annotation, Document, load_annotations, load_documents, passage_id
 from labels.schema import Schema, load_schema
 from labels.segment import segment
 
@@ -96,7 +96,7 @@ def assign(candidates: list[Candidate], targets: SplitTargets, schema: Schema) -
 def first_reading(annotations: list[Annotation]) -> dict[str, str] | None:
     """The labels a split is drawn on: the adjudicator's if any, else the first annotation in file order."""
     for ann in annotations:
-        if ann.annotator == "adjudicator":
+        if ann.annotator == ADJUDICATOR:
             return ann.labels
     return annotations[0].labels if annotations else None
 

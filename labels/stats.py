@@ -14,9 +14,8 @@ from labels.schema import load_schema
 
 
 def _label_shares(rows: list[dict], axis) -> dict:
-    n = len(rows)
-    return {lab: {"n": c, "pct": round(100 * c / n, 1) if n else 0.0}
-            for lab in axis.labels for c in [sum(r["gold"][axis.name] == lab for r in rows)]}
+    counts = Counter(r["gold"][axis.name] for r in rows)
+    return {lab: {"n": counts[lab], "pct": round(100 * counts[lab] / len(rows), 1) if rows else 0.0} for lab in axis.labels}
 
 
 def kind_stats(passages: list[dict], documents: list[dict], kind: str, schema) -> dict:
