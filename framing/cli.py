@@ -2,6 +2,7 @@
 
 corpus build | validate | stats | passages   build and check the annotated corpus
 train / evaluate                              fine-tune the classifier and measure it
+teach                                         store a large teacher's logits for distillation (long, once)
 report / import-labelstudio                   the annotators' report; Label Studio round trip
 score / serve                                 batch-score files and run the HTTP service
 export / bench                                fast CPU backends (ONNX, int8, bf16) and their benchmark
@@ -93,7 +94,8 @@ def _train(args) -> int:
     from training.train import TrainConfig, summary, train, training_precision
 
     overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads",
-                                           "precision") if getattr(args, k) is not None}
+                                           "precision", "teacher", "distill_alpha", "distill_temperature", "distill_views")
+                 if getattr(args, k) is not None}
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
@@ -107,6 +109,22 @@ def _train(args) -> int:
     print(summary(predictor.config))
     if args.register:
         _register(args.out)
+    return 0
+
+
+def _teach(args) -> int:
+    from inference.predictor import Predictor
+    from labels.dataset import corpus_rows, load_corpus
+    from training.distill import teach
+    from training.train import TrainConfig
+
+    predictor = Predictor.from_artifact(args.teacher, backend=args.backend, num_threads=args.threads)
+    rows = corpus_rows(load_corpus(args.root), TrainConfig().train_splits)
+    print(f"scoring {len(rows)} training passages and up to {args.views} views of each with {predictor.version} "
+          f"({predictor.backend}); a base-size encoder takes several minutes on 2 cores", file=sys.stderr)
+    meta = teach(predictor, rows, args.out, views_per_passage=args.views, seed=args.seed, corpus_root=args.root,
+                 command=" ".join(["framing", *sys.argv[1:]]))
+    print(f"wrote {args.out}: teacher logits on {meta['passages']} passages and {meta['views']} views")
     return 0
 
 
@@ -264,9 +282,28 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--num-threads", type=int)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                    help="auto (default): bf16 autocast where the CPU multiplies bf16 natively (AMX, AVX512-BF16), else fp32")
+    p.add_argument("--teacher", help="auto (default): distil from labels/teacher/ when `framing teach` wrote it; none; or a teacher folder")
+    p.add_argument("--distill-alpha", type=float, help="weight of the gold labels against the teacher's (default 0.5)")
+    p.add_argument("--distill-temperature", type=float, help="softening of the teacher's logits (default 2)")
+    p.add_argument("--distill-views", type=int, help="views per passage from the teacher's transfer set (default 1)")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)
+
+
+def _add_teach(sub, backends: str) -> None:
+    """`framing teach`."""
+    from training.distill import TEACHER_DIR
+
+    p = sub.add_parser("teach", help="store a trained teacher's logits on the training passages and views of them")
+    p.add_argument("--teacher", type=Path, required=True, help="the teacher's artifact folder (from `framing train --base-model ...`)")
+    p.add_argument("--out", type=Path, default=TEACHER_DIR, help="where the logits go (default: labels/teacher, read by `framing train`)")
+    p.add_argument("--views", type=int, default=3, help="views per training passage to score (default %(default)s)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--backend", help=f"one of {backends} (default: the teacher's fastest qualified)")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=_teach)
 
 
 def _add_evaluate(sub, backends: str) -> None:
@@ -366,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     backends = ", ".join(BACKENDS)
     parser = argparse.ArgumentParser(prog="framing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_corpus, _add_train, _add_evaluate, _add_score, _add_serve, _add_export, _add_bench, _add_report,
+    for add in (_add_corpus, _add_train, _add_teach, _add_evaluate, _add_score, _add_serve, _add_export, _add_bench, _add_report,
                 _add_import_labelstudio):
         add(sub, backends)
     return parser

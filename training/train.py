@@ -29,6 +29,7 @@ from labels.dataset import CorpusRow, corpus_fingerprint, corpus_rows, documents
 from labels.schema import load_schema
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
+from training.distill import META_FILE, TEACHER_DIR, Teacher, choose_views, load_teacher, text_key
 from training.document_rule import fit_document_rule
 from training.metrics import axis_report, macro_f1
 
@@ -60,6 +61,12 @@ class TrainConfig:
     # "auto": bf16 autocast where the CPU multiplies bf16 natively (AMX, AVX512-BF16), fp32 elsewhere,
     # where emulated bf16 would be slower than fp32.
     precision: str = "auto"
+    # Distillation (training/distill.py): "auto" learns from labels/teacher/ when `framing teach` has written it,
+    # "none" from the gold labels only; or a teacher folder.
+    teacher: str = "auto"
+    distill_alpha: float = 0.5  # weight of the gold labels' loss; the teacher's soft labels get 1 - alpha
+    distill_temperature: float = 2.0
+    distill_views: int = 1  # views per training passage taken from the teacher's transfer set
 
     def __post_init__(self):
         for name in ("max_length", "batch_size", "epochs", "num_threads"):
@@ -80,6 +87,12 @@ class TrainConfig:
         self.exclude_docs = tuple(self.exclude_docs)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0 <= self.distill_alpha <= 1:
+            raise ValueError(f"distill_alpha must be in [0, 1], got {self.distill_alpha}")
+        if not self.distill_temperature > 0:
+            raise ValueError(f"distill_temperature must be above 0, got {self.distill_temperature}")
+        if self.distill_views < 0:
+            raise ValueError(f"distill_views must be 0 or more, got {self.distill_views}")
         if self.dev_split in self.train_splits or self.test_split in self.train_splits:
             raise ValueError(f"train_splits {self.train_splits} must not include the dev or test split")
 
@@ -183,7 +196,58 @@ def training_precision(precision: str) -> str:
     return precision
 
 
-def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler, batches, pad: int, bar, bf16: bool) -> float:
+@dataclass
+class _Examples:
+    """What the model trains on: texts, gold ids per axis (-1 for a view, which has none), teacher logits (NaN where none)."""
+
+    texts: list[str]
+    gold: dict[str, np.ndarray]
+    soft: dict[str, np.ndarray] | None = None
+    views: int = 0
+    with_teacher: int = 0
+
+
+def _examples(train_rows: list[CorpusRow], axes: dict[str, list[str]], teacher: Teacher | None, config: TrainConfig) -> _Examples:
+    """The gold rows, plus the teacher's views of them and its logits on both when there is a teacher."""
+    gold = gold_ids(train_rows, axes)
+    if teacher is None:
+        return _Examples([r.text for r in train_rows], gold)
+    views = choose_views(teacher, train_rows, per_passage=config.distill_views, seed=config.seed)
+    missing = {a: np.full(len(labels), np.nan, dtype=np.float32) for a, labels in axes.items()}
+    row_logits = [teacher.by_key.get(text_key(r.text), missing) for r in train_rows]
+    soft = {a: np.stack([lg[a] for lg in row_logits] + [v["logits"][a] for v in views]).astype(np.float32) for a in axes}
+    gold = {a: np.concatenate([gold[a], np.full(len(views), -1, dtype=np.int64)]) for a in axes}
+    with_teacher = sum(lg is not missing for lg in row_logits)
+    if not with_teacher and not views:  # a teacher of another corpus: nothing to learn from it
+        return _Examples([r.text for r in train_rows], gold_ids(train_rows, axes))
+    return _Examples([r.text for r in train_rows] + [v["text"] for v in views], gold, soft, len(views), with_teacher)
+
+
+def _batch_loss(out: dict, batch: list[int], examples: _Examples, loss_fns: dict, config: TrainConfig) -> torch.Tensor:
+    """Cross-entropy on the gold labels; with a teacher, mixed with the KL divergence to its softened logits."""
+    alpha, t = (config.distill_alpha, config.distill_temperature) if examples.soft is not None else (1.0, 1.0)
+    loss = torch.zeros(())
+    for a, loss_fn in loss_fns.items():
+        logits = out[a].float()
+        gold = torch.as_tensor(examples.gold[a][batch])
+        has_gold = gold >= 0
+        if alpha > 0 and has_gold.any():
+            loss = loss + alpha * loss_fn(logits[has_gold], gold[has_gold])
+        if examples.soft is None or alpha == 1:
+            continue
+        soft = torch.as_tensor(examples.soft[a][batch])
+        has_soft = ~torch.isnan(soft).any(dim=1)
+        if has_soft.any():
+            target = torch.softmax(soft[has_soft] / t, dim=1)
+            log_student = torch.log_softmax(logits[has_soft] / t, dim=1)
+            # Scaled by t^2 so the soft term's gradients keep their size as t changes (Hinton et al., 2015).
+            kd = torch.nn.functional.kl_div(log_student, target, reduction="batchmean") * t * t
+            loss = loss + (1 - alpha) * kd
+    return loss
+
+
+def _train_epoch(model: FramingModel, ids, examples: _Examples, loss_fns, optimizer, scheduler, batches, pad: int, bar,
+                 config: TrainConfig, bf16: bool) -> float:
     """One pass over the batches (forward under bf16 autocast when asked; weights and optimizer stay fp32)."""
     model.train()
     running = 0.0
@@ -191,7 +255,9 @@ def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler,
         input_ids, mask = pad_batch([ids[i] for i in batch], pad)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = model(input_ids=input_ids, attention_mask=mask)
-        loss = sum(loss_fns[a](out[a].float(), torch.as_tensor(gold[a][batch])) for a in loss_fns)
+        loss = _batch_loss(out, batch, examples, loss_fns, config)
+        if not loss.requires_grad:  # views only, and the teacher's weight is 0: nothing to learn from this batch
+            continue
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -203,12 +269,11 @@ def _train_epoch(model: FramingModel, ids, gold, loss_fns, optimizer, scheduler,
     return running / max(1, len(batches))
 
 
-def _fit(model: FramingModel, tokenizer, train_rows: list[CorpusRow], dev_rows: list[CorpusRow], axes: dict[str, list[str]],
+def _fit(model: FramingModel, tokenizer, examples: _Examples, dev_rows: list[CorpusRow], axes: dict[str, list[str]],
          config: TrainConfig, progress: bool) -> _Run:
     """Fine-tune with early stopping on dev mean macro-F1; the model ends with its best epoch's weights."""
-    ids, _ = encode(tokenizer, [r.text for r in train_rows], config.max_length)
-    gold = gold_ids(train_rows, axes)
-    loss_fns = _loss_functions(gold, axes, config.class_weights)
+    ids, _ = encode(tokenizer, examples.texts, config.max_length)
+    loss_fns = _loss_functions({a: g[g >= 0] for a, g in examples.gold.items()}, axes, config.class_weights)
     optimizer, scheduler = _optimizer(model, config, len(ids))
     predictor = _uncalibrated(model, tokenizer, config.max_length)
     generator = np.random.default_rng(config.seed)
@@ -218,7 +283,7 @@ def _fit(model: FramingModel, tokenizer, train_rows: list[CorpusRow], dev_rows: 
     for epoch in range(1, config.epochs + 1):
         batches = _length_bucketed_batches(ids, config.batch_size, generator)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
-        loss = _train_epoch(model, ids, gold, loss_fns, optimizer, scheduler, batches, pad, bar, run.precision == "bf16")
+        loss = _train_epoch(model, ids, examples, loss_fns, optimizer, scheduler, batches, pad, bar, config, run.precision == "bf16")
         score = _mean_macro_f1(predictor, dev_rows)
         run.history.append({"epoch": epoch, "train_loss": loss, "dev_mean_macro_f1": score, "elapsed_s": round(time.perf_counter() - started, 1)})
         if progress:
@@ -278,6 +343,27 @@ def _artifact_config(config: TrainConfig, run: _Run, temperatures: dict, calibra
     }
 
 
+def resolve_teacher(config: TrainConfig, axes: dict[str, list[str]], corpus_root: Path = LABELS_DIR) -> Teacher | None:
+    """The teacher a run learns from: under "auto" the corpus's teacher/ folder if `framing teach` wrote one."""
+    if config.teacher == "none":
+        return None
+    if config.teacher == "auto":
+        folder = Path(corpus_root) / TEACHER_DIR.name
+        return load_teacher(folder, axes) if (folder / META_FILE).exists() else None
+    return load_teacher(Path(config.teacher), axes)
+
+
+def _distillation_record(teacher: Teacher | None, examples: _Examples, config: TrainConfig, corpus_root: Path) -> dict | None:
+    """What the artifact records of its teacher: which one, how much of the training data it covered."""
+    if teacher is None or examples.soft is None:
+        return None
+    return {"teacher_version": teacher.meta.get("teacher_version"), "teacher_base_model": teacher.meta.get("base_model"),
+            "folder": str(teacher.folder), "alpha": config.distill_alpha, "temperature": config.distill_temperature,
+            "views": examples.views, "passages_with_teacher_logits": examples.with_teacher,
+            "teacher_corpus_fingerprint": teacher.meta.get("corpus_fingerprint"),
+            "same_corpus": teacher.meta.get("corpus_fingerprint") == corpus_fingerprint(corpus_root)}
+
+
 def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer: PreTrainedTokenizerBase | None = None,
           model: FramingModel | None = None, progress: bool = True, corpus_root: Path = LABELS_DIR) -> Predictor:
     """Train, calibrate and (if out_dir is given) save; returns a Predictor over the trained model.
@@ -289,9 +375,17 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     axes = {a.name: list(a.labels) for a in load_schema().axes}
     train_rows, dev_rows, test_rows = _split_rows(config, corpus)
     tokenizer, model = _base(config, axes, tokenizer, model)
-    run = _fit(model, tokenizer, train_rows, dev_rows, axes, config, progress)
+    teacher = resolve_teacher(config, axes, corpus_root)
+    examples = _examples(train_rows, axes, teacher, config)
+    distillation = _distillation_record(teacher, examples, config, corpus_root)
+    if progress and distillation:
+        tqdm.write(f"distilling from {distillation['teacher_version']}: teacher logits on {examples.with_teacher} of "
+                   f"{len(train_rows)} passages, plus {examples.views} views"
+                   + ("" if distillation["same_corpus"] else " (the corpus changed since `framing teach`: run it again)"))
+    run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress)
     temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)
     artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), corpus_root)
+    artifact_config["distillation"] = distillation
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
     dev_docs = [d for d in documents_of(config.dev_split, corpus_root) if d["id"] not in config.exclude_docs]
     rule, rule_fit = fit_document_rule(predictor, dev_docs)
