@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,9 +24,10 @@ from reports.config import ReportConfig
 from reports.explain import occlusion
 from reports.folds import baseline_oof, model_oof
 from reports.label_errors import suspected_errors
-from reports.learning_curve import baseline_learner, learning_curve, model_learner, summarise
+from reports.learning_curve import VARIED_KIND, baseline_learner, learning_curve, model_learner, summarise
 from reports.reliability import model_reliability, probability_reliability
 from reports.scoring import BASELINE, MODEL, SYSTEM_NAMES, Scorer, fit_baseline_scorer, predictor_scorer
+from reports.side_by_side import COMPUTED, SYSTEMS, ScoredSplit, columns, score_split, scored_splits, side_by_side_breakdowns
 from training.metrics import axis_report
 from training.train import TrainConfig
 
@@ -53,21 +55,19 @@ def load_evaluation(path: Path | None) -> dict | None:
         raise ReportInputError(f"{path}:{e.lineno}: invalid JSON: {e.msg}; rerun `framing evaluate`") from None
 
 
-def _summary(evaluation: dict | None, test_reports: dict, corpus_info: dict, model_version: str | None) -> dict:
-    """Headline scores: from the evaluation JSON when given, else the report's own test-split scores."""
-    out = {"model_version": model_version, "corpus": corpus_info}
+def _summary(evaluation: dict | None, split_columns: list[dict], corpus_info: dict, model_version: str | None) -> dict:
+    """Headline scores: real coverage and authored test side by side, each from the evaluation JSON when it has them."""
+    out = {"model_version": model_version, "corpus": corpus_info, "columns": split_columns, "seed": {}}
     if evaluation:
         seed = evaluation.get("seed_leave_one_article_out", {})
         out.update({
             "source": "evaluation JSON", "evaluated_model": evaluation.get("model_version"),
-            "test": evaluation.get("test", {}),
             "seed": {k: seed[k] for k in ("model", "baseline", "model_minus_baseline", "documents", "per_article") if k in seed},
-            "documents": evaluation.get("documents", {}),
             "calibration_dev": evaluation.get("calibration"),
             "training_seeds": evaluation.get("training_seeds"),
         })
     else:
-        out.update({"source": "computed by the report (no evaluation JSON given)", "test": test_reports, "seed": {}, "documents": {}})
+        out["source"] = f"{COMPUTED} (no evaluation JSON given)"
     return out
 
 
@@ -107,9 +107,11 @@ class _Run:
     oof_rows: list[CorpusRow]  # the training splits: scored out of fold
     held_rows: list[CorpusRow]  # dev and test when not trained on: scored by a model trained on every oof row
     test_rows: list[CorpusRow]
+    splits: list[ScoredSplit]  # coverage test (the model's own), then authored test beside it
     other_splits: tuple[str, ...]
     make_model: Callable | None
     progress: bool
+    root: Path
 
 
 @dataclass
@@ -139,7 +141,8 @@ def _open(config: ReportConfig, model_dir: Path | None, root: Path, make_model: 
     return _Run(config=config, axes={a.name: list(a.labels) for a in load_schema().axes}, predictor=predictor,
                 train_config=train_config, corpus=corpus, oof_rows=corpus_rows(corpus, train_config.train_splits),
                 held_rows=corpus_rows(corpus, other_splits), test_rows=corpus_rows(corpus, (train_config.test_split,)),
-                other_splits=other_splits, make_model=make_model, progress=progress)
+                splits=scored_splits(corpus, root, train_config.test_split), other_splits=other_splits, make_model=make_model,
+                progress=progress, root=Path(root))
 
 
 def _corpus_info(root: Path, corpus) -> tuple[list[dict], list[dict], dict]:
@@ -160,31 +163,39 @@ def _out_of_fold(run: _Run) -> _Scores:
     sources = {BASELINE: (base_oof, base_folds, fit_baseline_scorer(run.oof_rows, axes, config.seed))}
     if run.predictor is not None and not config.fast:
         rows, probs, folds = model_oof(run.corpus, run.train_config, config.folds, config.seed, epochs=config.model_epochs,
-                                       make_model=run.make_model, progress=run.progress)
+                                       make_model=run.make_model, progress=run.progress, corpus_root=run.root)
         if [r.id for r in rows] != [r.id for r in run.oof_rows]:
             raise AssertionError("fine-tuned and baseline out-of-fold rows differ")
         sources[MODEL] = (probs, folds, predictor_scorer(run.predictor))
     return _Scores(sources, MODEL if MODEL in sources else BASELINE)
 
 
-def _test_reports(run: _Run, scores: _Scores) -> dict:
-    """Per system, its per-axis report on the test split (the model's too when only the baseline ran out of fold)."""
-    if not run.test_rows:
-        return {}
+def _own_columns(run: _Run, scores: _Scores) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Each test split scored here, by key: (its column, the probabilities its breakdowns read).
+
+    The breakdowns are the fine-tuned model's when there is one (it trained on neither split), else the baseline's.
+    """
     scorers = {name: scorer for name, (_, _, scorer) in scores.sources.items()}
     if run.predictor is not None:
         scorers.setdefault(MODEL, predictor_scorer(run.predictor))
-    gold = gold_ids(run.test_rows, run.axes)
-    texts = [r.text for r in run.test_rows]
-    reports = {}
-    for name, scorer in scorers.items():
-        p = scorer(texts)
-        reports[name] = {a: axis_report(gold[a], p[a].argmax(1), l, n_resamples=run.config.bootstrap) for a, l in run.axes.items()}
-    return reports
+    by = MODEL if MODEL in scorers else BASELINE
+    own, probs = {}, {}
+    for split in run.splits:
+        own[split.key], p = score_split(split, scorers, run.axes, predictor=run.predictor, n_resamples=run.config.bootstrap)
+        probs[split.key] = p[by]
+    return own, {"scored_by": by, "probs": probs}
 
 
-def _where_it_errs(run: _Run, scores: _Scores, test_reports: dict, evaluation: dict | None) -> dict:
-    """Every gold passage, each judged by a model that never trained on it: confusion, breakdowns, joint table."""
+def _check_evaluation(evaluation: dict | None, run: _Run) -> None:
+    """The evaluation JSON must be of the same test split as the model the report reads, or its columns would be mislabelled."""
+    split = (evaluation or {}).get("test_split")
+    if split and split != run.train_config.test_split:
+        raise ReportInputError(f"the evaluation JSON scores test split {split!r} but the model's test split is "
+                               f"{run.train_config.test_split!r}; rerun `framing evaluate` on this model")
+
+
+def _where_it_errs(run: _Run, scores: _Scores, split_columns: list[dict], breakdown_probs: dict) -> dict:
+    """Coverage and authored test side by side, then every gold passage judged by a model that never trained on it."""
     axes, full_scorer = run.axes, scores.sources[scores.primary][2]
     held_probs = full_scorer([r.text for r in run.held_rows]) if run.held_rows else {a: np.zeros((0, len(l))) for a, l in axes.items()}
     all_rows = run.oof_rows + run.held_rows
@@ -194,8 +205,11 @@ def _where_it_errs(run: _Run, scores: _Scores, test_reports: dict, evaluation: d
         "scored_by": scores.primary,
         "note": f"{', '.join(run.train_config.train_splits)}: out-of-fold; {', '.join(run.other_splits)}: "
                 f"the {SYSTEM_NAMES[scores.primary]} trained on all training passages",
-        # The evaluation's test block also holds the model-minus-baseline differences: confusion matrices only here.
-        "test": {k: v for k, v in ((evaluation or {}).get("test") or test_reports).items() if k != "model_minus_baseline"},
+        # Confusion matrices only: the differences, calibration and documents are in the summary.
+        "test_splits": [{k: c[k] for k in ("key", "split", "label", "source", *SYSTEMS) if k in c} for c in split_columns],
+        "test_breakdowns": {"scored_by": breakdown_probs["scored_by"],
+                            "splits": [s.label for s in run.splits if s.key in breakdown_probs["probs"]],
+                            "fields": side_by_side_breakdowns(run.splits, breakdown_probs["probs"], axes)},
         "held_out": {a: axis_report(gold_all[a], all_probs[a].argmax(1), l, n_resamples=run.config.bootstrap) for a, l in axes.items()},
         "breakdowns": breakdowns(all_rows, all_probs, axes),
         "joint": joint_table(all_rows, all_probs, axes),
@@ -243,15 +257,21 @@ def _queue(run: _Run, scores: _Scores, unlabelled: Path | None, root: Path) -> d
 
 
 def _learning_curve(run: _Run) -> dict:
-    """Macro-F1 on the test split against the share of training documents, for the baseline and (full mode) the model."""
+    """Macro-F1 on coverage test against the share of coverage training articles (authored and seed always in),
+    for the baseline and (full mode) the model, which learns from no teacher."""
     config, axes = run.config, run.axes
     points = learning_curve(run.oof_rows, run.test_rows, axes, baseline_learner(axes), fractions=config.learning_curve_fractions,
                             seeds=config.learning_curve_seeds, base_seed=config.seed, name=BASELINE, progress=run.progress)
     if run.predictor is not None and config.learning_curve_model_seeds:
-        learner = model_learner(run.corpus, run.train_config, run.oof_rows, epochs=config.model_epochs, make_model=run.make_model)
+        learner = model_learner(run.corpus, run.train_config, run.oof_rows, epochs=config.model_epochs, make_model=run.make_model,
+                                corpus_root=run.root)
         points += learning_curve(run.oof_rows, run.test_rows, axes, learner, fractions=config.learning_curve_fractions,
                                  seeds=config.learning_curve_model_seeds, base_seed=config.seed, name=MODEL, progress=run.progress)
-    return {"eval_split": run.train_config.test_split, "points": points, "summary": summarise(points, tuple(axes))}
+    fixed = [r for r in run.oof_rows if r.source_kind != VARIED_KIND]
+    return {"eval_split": run.train_config.test_split, "varied": VARIED_KIND, "model_teacher": "none",
+            "always_in": {"passages": len(fixed), "by_source_kind": dict(Counter(r.source_kind for r in fixed))},
+            "coverage_documents": len({r.doc_id for r in run.oof_rows if r.source_kind == VARIED_KIND}),
+            "points": points, "summary": summarise(points, tuple(axes))}
 
 
 def _timed(timings: dict[str, float], name: str, section: Callable, *args):
@@ -275,10 +295,12 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
     timings: dict[str, float] = {}
     evaluation = load_evaluation(evaluation_path)
     run = _open(config, model_dir, root, make_model, progress)
+    _check_evaluation(evaluation, run)
     passages, documents, corpus_info = _corpus_info(root, run.corpus)
     scores = _timed(timings, "out_of_fold", _out_of_fold, run)
-    test_reports = _timed(timings, "where_it_errs", _test_reports, run, scores)
-    where = _timed(timings, "where_it_errs", _where_it_errs, run, scores, test_reports, evaluation)
+    own, breakdown_probs = _timed(timings, "where_it_errs", _own_columns, run, scores)
+    split_columns = columns(run.splits, own, evaluation)
+    where = _timed(timings, "where_it_errs", _where_it_errs, run, scores, split_columns, breakdown_probs)
     calibration = _timed(timings, "calibration", _calibration, run, scores)
     errors = _timed(timings, "suspected_errors", _suspected_errors, run, scores)
     queue = _timed(timings, "queue", _queue, run, scores, unlabelled, root)
@@ -291,7 +313,7 @@ def build_report(config: ReportConfig, *, model_dir: Path | None = None, evaluat
         "config": asdict(config),
         "schema": {"version": load_schema().version, "axes": run.axes},
         "model": {"path": str(model_dir), "version": version} if run.predictor else None,
-        "summary": _summary(evaluation, test_reports, corpus_info, version),
+        "summary": _summary(evaluation, split_columns, corpus_info, version),
         "where_it_errs": where,
         "calibration": calibration,
         "suspected_errors": errors,

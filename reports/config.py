@@ -18,7 +18,8 @@ class ReportConfig:
 
     fast: bool = False  # baseline-only out-of-fold, no fine-tuned learning curve, fewer points
     folds: int = 5
-    learning_curve_fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
+    # Shares of the coverage training articles (authored and seed passages are in every fit); 0: authored + seed only.
+    learning_curve_fractions: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     learning_curve_seeds: int = 5  # baseline runs per fraction
     learning_curve_model_seeds: int = 1  # fine-tuned runs per fraction (0: baseline curve only)
     model_epochs: int | None = 3  # epochs of each fold's fine-tuning (None: the artifact's own)
@@ -42,8 +43,9 @@ class ReportConfig:
         if self.model_epochs is not None and self.model_epochs < 1:
             raise ReportConfigError(f"ReportConfig.model_epochs must be at least 1 or None, got {self.model_epochs}")
         self.learning_curve_fractions = tuple(float(f) for f in self.learning_curve_fractions)
-        if not self.learning_curve_fractions or any(not 0 < f <= 1 for f in self.learning_curve_fractions):
-            raise ReportConfigError(f"ReportConfig.learning_curve_fractions must be in (0, 1], got {self.learning_curve_fractions}")
+        if not self.learning_curve_fractions or any(not 0 <= f <= 1 for f in self.learning_curve_fractions):
+            raise ReportConfigError("ReportConfig.learning_curve_fractions are shares of the coverage training articles and must "
+                                    f"each be in [0, 1] (0: authored + seed only), got {self.learning_curve_fractions}")
         if self.uncertainty not in UNCERTAINTY_METHODS:
             raise ReportConfigError(f"ReportConfig.uncertainty is {self.uncertainty!r}; use one of {', '.join(UNCERTAINTY_METHODS)}")
         if self.ranking not in RANKING_METHODS:
@@ -56,6 +58,6 @@ class ReportConfig:
 
 
 def fast_config(**overrides) -> ReportConfig:
-    """The `--fast` preset: baseline only, three learning-curve points over three seeds."""
-    return ReportConfig(**{"fast": True, "learning_curve_fractions": (0.25, 0.5, 1.0), "learning_curve_seeds": 3,
+    """The `--fast` preset: baseline only, four learning-curve points over three seeds."""
+    return ReportConfig(**{"fast": True, "learning_curve_fractions": (0.0, 0.25, 0.5, 1.0), "learning_curve_seeds": 3,
                            "bootstrap": 300, **overrides})

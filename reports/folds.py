@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from sklearn.model_selection import GroupKFold
 from tqdm.auto import tqdm
 
+from labels.corpus import LABELS_DIR
 from labels.dataset import CorpusRow, corpus_rows
 from reports.scoring import Scorer, fit_baseline_scorer, predictor_scorer
 from training.train import TrainConfig, train
@@ -49,21 +51,22 @@ def baseline_oof(rows: list[CorpusRow], axes: dict[str, list[str]], k: int, seed
 
 
 def model_oof(corpus, config: TrainConfig, k: int, seed: int = 0, *, epochs: int | None = None,
-              make_model: Callable | None = None, progress: bool = True
+              make_model: Callable | None = None, progress: bool = True, corpus_root: Path = LABELS_DIR
               ) -> tuple[list[CorpusRow], dict[str, np.ndarray], list[tuple[list[int], Scorer]]]:
     """Fine-tune once per fold without that fold's documents; (rows of config.train_splits, probabilities, folds).
 
     `make_model` returns a fresh (tokenizer, model) per fold; by default config.base_model (tests pass a tiny BERT).
+    No fold learns from a teacher: `framing teach`'s teacher saw every training passage, the held fold's too.
     """
     rows = corpus_rows(corpus, config.train_splits, config.exclude_docs)
-    fold_config = replace(config, epochs=epochs or config.epochs)
+    fold_config = replace(config, epochs=epochs or config.epochs, teacher="none")
     out: dict[str, np.ndarray] | None = None
     fitted = []
     for held in tqdm(document_folds(rows, k, seed), desc="fine-tuned out-of-fold", unit="fold", disable=not progress):
         held_docs = tuple(sorted({rows[i].doc_id for i in held}))
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(replace(fold_config, exclude_docs=config.exclude_docs + held_docs), corpus,
-                          tokenizer=tokenizer, model=model, progress=False)
+                          tokenizer=tokenizer, model=model, progress=False, corpus_root=corpus_root)
         score = predictor_scorer(predictor)
         probs = score([rows[i].text for i in held])
         if out is None:

@@ -8,18 +8,20 @@ piece of text escaped: the inline SVG plots and the passages with their highligh
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from reports.reliability import N_BINS
 from reports.scoring import BASELINE, MODEL, SYSTEM_NAMES
+from reports.side_by_side import COVERAGE
 from reports.svg import confusion_svg, learning_curve_svg, reliability_svg
 from training.calibration import ECE_BINS
 
 SECTIONS = (("summary", "Summary"), ("where-it-errs", "Where it errs"), ("calibration", "Calibration"),
             ("suspected-errors", "Suspected label errors"), ("annotate-next", "What to annotate next"),
-            ("learning-curve", "Would more data help?"), ("agreement", "Agreement"), ("explanations", "Explanations"))
+            ("learning-curve", "Does more real coverage still help?"), ("agreement", "Agreement"), ("explanations", "Explanations"))
 PER_CLASS_HEADER = ["label", "precision", "recall", "F1", "support"]
 CALIBRATION_HEADER = ["axis", "n", "temperature", "ECE before", "ECE after"]
 FLAGGED = Markup('<span class="flag">flagged</span>')
@@ -114,33 +116,66 @@ def _system(who: str) -> str:
     return SYSTEM_NAMES.get(who, who)
 
 
-def _summary_rows(s: dict, axes: list[str]) -> list[list]:
+def _column_cells(columns: list[dict], axes: list[str], cell: Callable[[dict, str], str | None]) -> list[str] | None:
+    """Per axis, one cell per test split (adjacent); None when no split has a figure for this row."""
+    cells = [cell(c, a) for a in axes for c in columns]
+    return None if all(v is None for v in cells) else ["–" if v is None else v for v in cells]
+
+
+def _ece(c: dict, a: str) -> str | None:
+    e = c.get("calibration", {}).get(a)
+    return f"{e['ece']:.3f}" if e else None
+
+
+def _seed_spread(s: dict) -> Callable[[dict, str], str | None]:
+    """The training-seed spread, which `framing evaluate` measures on its own test split (coverage) only."""
+    spread = s.get("training_seeds") or {}
+    return lambda c, a: (_points_range(spread["summary"][a]["minus_baseline"])
+                         if c["key"] == COVERAGE and a in spread.get("summary", {}) else None)
+
+
+def _side_by_side_rows(s: dict, axes: list[str]) -> list[list]:
+    """The headline table's rows: each axis's figures on real coverage and on authored text in adjacent columns."""
+    cols = s.get("columns", [])
+    seeds = len((s.get("training_seeds") or {}).get("seeds", []))
+    candidates = [("passages", _system(MODEL), lambda c, a: _ci(c[MODEL].get(a)) if MODEL in c else None),
+                  ("passages", _system(BASELINE), lambda c, a: _ci(c[BASELINE].get(a)) if BASELINE in c else None),
+                  ("passages", "fine-tuned minus baseline (paired bootstrap)",
+                   lambda c, a: _points(c["model_minus_baseline"][a]) if a in c.get("model_minus_baseline", {}) else None),
+                  (f"passages, {seeds} training seeds", "fine-tuned minus baseline (mean, range)", _seed_spread(s)),
+                  ("passages", "fine-tuned, expected calibration error", _ece),
+                  ("documents", _system(MODEL), lambda c, a: _ci(c["documents"].get(a)) if "documents" in c else None)]
     rows = []
-    for label, block in (("test passages", s.get("test", {})), ("seed articles (real text), leave-one-article-out", s.get("seed", {}))):
-        for who in (MODEL, BASELINE):
-            rep = block.get(who)
-            if rep:
-                rows.append([label, _system(who)] + [_ci(rep.get(a)) for a in axes])
-        diff = block.get("model_minus_baseline")
-        if diff:
-            rows.append([label, "fine-tuned minus baseline (paired bootstrap)"] + [_points(diff[a]) if a in diff else "–" for a in axes])
-    spread = s.get("training_seeds")
-    if spread:
-        rows.append([f"test passages, {len(spread['seeds'])} training seeds", "fine-tuned minus baseline (mean, range)"]
-                    + [_points_range(spread["summary"][a]["minus_baseline"]) if a in spread["summary"] else "–" for a in axes])
-    for label, rep in (("test documents", s.get("documents", {}).get("test")), ("seed documents", s.get("seed", {}).get("documents"))):
-        if rep:
-            rows.append([label, "fine-tuned"] + [_ci(rep.get(a)) for a in axes])
+    for label, who, cell in candidates:
+        cells = _column_cells(cols, axes, cell)
+        if cells:
+            rows.append([label, who] + cells)
+    return rows
+
+
+def _seed_rows(s: dict, axes: list[str]) -> list[list]:
+    """The seed articles (real text, each held out of its own training run): one column per axis."""
+    block, rows = s.get("seed", {}), []
+    for who in (MODEL, BASELINE):
+        if block.get(who):
+            rows.append(["passages", _system(who)] + [_ci(block[who].get(a)) for a in axes])
+    diff = block.get("model_minus_baseline")
+    if diff:
+        rows.append(["passages", "fine-tuned minus baseline (paired bootstrap)"] + [_points(diff[a]) if a in diff else "–" for a in axes])
+    if block.get("documents"):
+        rows.append(["documents", _system(MODEL)] + [_ci(block["documents"].get(a)) for a in axes])
     return rows
 
 
 def _summary(r: dict) -> dict:
     s, axes = r["summary"], list(r["schema"]["axes"])
-    c = s["corpus"]
+    c, cols = s["corpus"], s.get("columns", [])
     return {"model": str(s.get("model_version") or "none (baseline only)"), "fingerprint": c["fingerprint"], "passages": c["passages"],
             "passages_with_gold": c["passages_with_gold"], "documents": c["documents"],
             "by_split": ", ".join(f"{k} {v}" for k, v in c["gold_by_split"].items()), "source": s["source"], "mode": r["mode"],
-            "header": ["set", "system"] + [f"{a} macro-F1 [95% CI]" for a in axes], "rows": _summary_rows(s, axes)}
+            "column_sources": "; ".join(f"{col['label']}: {col['source']}" for col in cols),
+            "header": ["set", "system"] + [f"{a}, {col['label']}" for a in axes for col in cols], "rows": _side_by_side_rows(s, axes),
+            "seed_header": ["set", "system"] + [f"{a} macro-F1 [95% CI]" for a in axes], "seed_rows": _seed_rows(s, axes)}
 
 
 def _confusion_plot(rep: dict, labels: list[str], title: str) -> dict:
@@ -160,15 +195,38 @@ def _joint(w: dict, axes: dict) -> dict:
             "header": [f"gold {first}", f"gold {second}", "n", f"{first} right", f"{second} right", "both right", "commonest wrong prediction"]}
 
 
+def _test_plots(w: dict, axes: dict) -> list[dict]:
+    """Per system, per axis, its confusion matrices on each test split: real coverage first, authored beside it."""
+    out = []
+    for who in (MODEL, BASELINE):
+        pairs = [[_confusion_plot(col[who][a], axes[a], f"{a}: {col['label']}") for col in w["test_splits"]
+                  if col.get(who, {}).get(a, {}).get("n")] for a in axes]
+        if any(pairs):
+            out.append({"name": _system(who), "pairs": [p for p in pairs if p]})
+    return out
+
+
+def _side_by_side_breakdowns(w: dict, axes: list[str]) -> dict:
+    """Per field, a row per value: passages and macro-F1 per axis on each test split, in adjacent columns."""
+    t = w["test_breakdowns"]
+    labels = t["splits"]
+    tables = []
+    for field, table in t["fields"].items():
+        header = [field] + [f"n, {lab}" for lab in labels] + [f"{a} macro-F1, {lab}" for a in axes for lab in labels]
+        rows = [[e["value"]] + [Num(e["n"][lab]) for lab in labels]
+                + [Num(e[a][lab]["macro_f1"] if e[a][lab] else None) for a in axes for lab in labels] for e in table]
+        tables.append({"title": field.replace("_", " "), "header": header, "rows": rows})
+    return {"scored_by": _system(t["scored_by"]), "splits": " beside ".join(labels), "tables": tables}
+
+
 def _where(r: dict) -> dict:
     w, axes = r["where_it_errs"], r["schema"]["axes"]
-    test = [{"name": _system(who), "plots": [_confusion_plot(block[a], axes[a], f"{a} ({_system(who)}, test)")
-                                              for a in axes if block.get(a, {}).get("n")]}
-            for who, block in w["test"].items()]
     breakdowns = [{"title": field.replace("_", " "), "header": [field, "n"] + [f"{a} {m}" for a in axes for m in ("accuracy", "macro-F1")],
                    "rows": [[t["value"], Num(t["n"])] + [c for a in axes for c in (Num(t[a]["accuracy"]), Num(t[a]["macro_f1"]))] for t in table]}
                   for field, table in w["breakdowns"].items()]
-    return {"test": test, "scored_by": _system(w["scored_by"]), "note": w["note"],
+    return {"test": _test_plots(w, axes), "splits": " beside ".join(col["label"] for col in w["test_splits"]),
+            "sources": "; ".join(f"{col['label']}: {col['source']}" for col in w["test_splits"]),
+            "test_breakdowns": _side_by_side_breakdowns(w, list(axes)), "scored_by": _system(w["scored_by"]), "note": w["note"],
             "held_out": [_confusion_plot(w["held_out"][a], axes[a], f"{a} (held out)") for a in axes],
             "breakdowns": breakdowns, "joint": _joint(w, axes)}
 
@@ -208,10 +266,14 @@ def _learning(r: dict) -> dict:
         for a in axes:
             pts = [(s["fraction"], s[a]["mean"], s[a]["min"], s[a]["max"]) for s in lc["summary"] if s["learner"] == learner]
             series.append((f"{_system(learner)}: {a}", pts))
-    rows = [[_system(s["learner"]), Num(s["fraction"], 2), Num(s["passages"]), Num(s["runs"])] + [f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}" for a in axes]
-            for s in lc["summary"]]
-    return {"eval_split": lc["eval_split"], "svg": Markup(learning_curve_svg(series, "learning curve")),
-            "header": ["learner", "share", "passages", "runs"] + [f"{a} mean ± sd" for a in axes], "rows": rows}
+    rows = [[_system(s["learner"]), Num(s["fraction"], 2), Num(s["coverage_documents"], 1), Num(s["passages"], 1), Num(s["runs"])]
+            + [f"{s[a]['mean']:.3f} ± {s[a]['std']:.3f}" for a in axes] for s in lc["summary"]]
+    always = lc["always_in"]
+    return {"eval_split": lc["eval_split"], "coverage_documents": lc["coverage_documents"], "always_in": always["passages"],
+            "always_in_kinds": ", ".join(f"{k} {n}" for k, n in sorted(always["by_source_kind"].items())),
+            "teacher": lc["model_teacher"], "fine_tuned": any(s["learner"] == MODEL for s in lc["summary"]), "svg": Markup(learning_curve_svg(series, "learning curve")),
+            "header": ["learner", "coverage share", "coverage articles", "passages", "runs"] + [f"{a} mean ± sd" for a in axes],
+            "rows": rows}
 
 
 def _disagreement_row(d: dict, axes: list[str]) -> list:

@@ -88,10 +88,11 @@ def reliability_svg(curves: list[tuple[str, list[dict]]], title: str) -> str:
 
 
 def learning_curve_svg(series: list[tuple[str, list[tuple[float, float, float, float]]]], title: str) -> str:
-    """Mean macro-F1 against the share of training documents, with a min-max bar per point."""
+    """Mean macro-F1 against the share of coverage training articles, with a min-max bar per point."""
     w, h, pad = 420, 300, 42
     iw, ih = w - 2 * pad, h - 2 * pad
-    out = _frame(w, h, pad, title, "share of training documents", "macro-F1", [0.25, 0.5, 0.75, 1.0])
+    out = _frame(w, h, pad, title, "share of coverage training articles", "macro-F1",
+                 [0.0, 0.25, 0.5, 0.75, 1.0])
     entries = []
     for k, (name, points) in enumerate(series):
         colour = PALETTE[k % len(PALETTE)]

@@ -43,14 +43,27 @@ def keyword_rows(n_docs: int = 12, per_doc: int = 6, seed: int = 0) -> list[Corp
 # Document ids whose hash puts them in each split (see labels.corpus.split_for).
 DOCS = {"seed": ["seed-1", "seed-2"], "train": ["auth-t0", "auth-t2"], "dev": ["auth-t1"], "test": ["auth-t10"],
         "coverage_dev": ["cov-d1"], "coverage_test": ["cov-t1"]}
+# Coverage articles frozen to the training split: the learning curve samples these, never the authored or seed ones.
+COVERAGE_TRAIN = ["cov-a1", "cov-a2", "cov-a3", "cov-a4"]
 UNANNOTATED_DOC = "auth-t2"
 UNANNOTATED = 3  # the last passages of that document have no annotation: the default queue
+# The authored test article's risk labels are rotated, so its scores differ from coverage test's and a swapped column shows.
+ROTATED_DOC = "auth-t10"
+
+
+def write_coverage_training_articles(root: Path) -> None:
+    """The COVERAGE_TRAIN articles under sources/coverage/, their split frozen to train in the metadata."""
+    write_sources(root, {"coverage_test": COVERAGE_TRAIN})
+    for doc_id in COVERAGE_TRAIN:
+        meta_path = root / "sources" / "coverage" / f"{doc_id}.json"
+        meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "split": "train"}))
 
 
 def make_labels_root(root: Path) -> Path:
     """A labels folder with every split, a second annotator on the seed articles (two disagreements) and unannotated passages."""
     (root / "annotations").mkdir(parents=True)
     write_sources(root, DOCS)
+    write_coverage_training_articles(root)
     passages, documents = build(root)
     by_text = {t: (r, m) for t, r, m in PASSAGES}
     first, second, flips = [], [], 0
@@ -58,6 +71,7 @@ def make_labels_root(root: Path) -> Path:
         if p["doc_id"] == UNANNOTATED_DOC and p["paragraph_index"] >= len(PASSAGES) - UNANNOTATED:
             continue
         r, m = by_text[p["text"].rsplit(" Noted in ", 1)[0]]
+        r = (r + 1) % 3 if p["doc_id"] == ROTATED_DOC else r
         labels = {RISK: AXES[RISK][r], MOTIVE: AXES[MOTIVE][m]}
         first.append({"passage_id": p["id"], "annotator": "a", **labels})
         if p["doc_id"] == "seed-1":

@@ -14,7 +14,7 @@ def test_model_oof_scores_each_passage_with_a_model_that_excluded_its_document(t
 
     def spy(cfg, corpus_, **kw):
         predictor = real_train(cfg, corpus_, **kw)
-        seen.append(cfg.exclude_docs)
+        seen.append((cfg.exclude_docs, cfg.teacher))
         return predictor
 
     monkeypatch.setattr(folds_module, "train", spy)
@@ -23,8 +23,9 @@ def test_model_oof_scores_each_passage_with_a_model_that_excluded_its_document(t
                                     progress=False)
     assert len(rows) == len(corpus["train"]) + len(corpus["seed"])
     assert len(seen) == len(fitted) == 3
-    for excluded, (held, _) in zip(seen, fitted):
+    for (excluded, teacher), (held, _) in zip(seen, fitted):
         assert {rows[i].doc_id for i in held} <= set(excluded)
+        assert teacher == "none"  # `framing teach`'s teacher saw the held fold: distilling from it would leak its labels
     for a, p in probs.items():
         assert p.shape[0] == len(rows) and not np.isnan(p).any()
         np.testing.assert_allclose(p.sum(1), 1.0, atol=1e-5)
