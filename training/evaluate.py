@@ -74,13 +74,14 @@ def held_out_articles(rows: list[CorpusRow]) -> list[list[CorpusRow]]:
 
 def seed_leave_one_out(config: TrainConfig, corpus, axes: dict[str, list[str]], *, progress: bool = True,
                        root: Path = LABELS_DIR, make_model=None) -> dict:
-    """For each seed article: train without it (same recipe), then score its passages and the article."""
+    """For each seed article: train without it (same recipe, gold labels only), then score its passages and the article."""
     seed_docs = {d["id"]: d for d in documents_of("seed", root)}
     model_folds, base_folds, per_article, doc_preds = [], [], {}, []
     articles = held_out_articles(corpus_rows(corpus, ("seed",)))
     for held in tqdm(articles, desc="seed leave-one-article-out", unit="article", disable=not progress):
         doc_id = held[0].doc_id
-        fold = replace(config, exclude_docs=(doc_id,))
+        # No teacher: it was trained on every seed article, the held-out one included.
+        fold = replace(config, exclude_docs=(doc_id,), teacher="none")
         tokenizer, model = make_model() if make_model else (None, None)
         predictor = train(fold, corpus, progress=progress, corpus_root=root, tokenizer=tokenizer, model=model)
         probs = predictor.probabilities([r.text for r in held])
