@@ -298,8 +298,8 @@ def test_bench_runs_every_backend_beside_the_pipeline(exported):
             assert b["precision"] == "bf16" and b["fraction_of_ceiling"] > 0 and set(b["agreement"]) == set(fp32["agreement"])
         assert result["backends"]["bf16-compiled"]["warmup_s"] > 0 and result["backends"]["bf16-native"]["warmup_s"] == 0
         assert "bf16-compiled: compiled in" in format_bench(result)
-    else:
-        assert "no native bf16" in result["backends"]["bf16-native"]["reason"]
+    else:  # bench runs only the backends that run here
+        assert not {"bf16", "bf16-native", "bf16-compiled"} & set(result["backends"])
 
 
 def test_bench_config_is_validated():
