@@ -24,7 +24,7 @@ from inference.predictor import Predictor, token_budget, token_lengths
 from labels.corpus import LABELS_DIR, read_jsonl
 
 # The matrix unit each backend's heavy work runs on, to compare it with the right ceiling.
-PRECISION = {"fp32": "fp32", "bf16": "bf16", "onnx-fp32": "fp32", "onnx-int8": "int8"}
+PRECISION = {"fp32": "fp32", "bf16": "bf16", "bf16-native": "bf16", "bf16-compiled": "bf16", "onnx-fp32": "fp32", "onnx-int8": "int8"}
 # An FFN-shaped product (tokens x hidden x intermediate of MiniLM) and a square one; the faster sets the ceiling.
 MATMUL_SHAPES = ((1024, 384, 1536), (1024, 1024, 1024))
 
@@ -202,7 +202,9 @@ def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[s
     predictor = Predictor.from_artifact(path, backend=name, num_threads=config.num_threads, require_qualified=False)
     load_s = time.perf_counter() - t0
     predictor.predict(latency_texts[:4], batch_size=1)  # warm-up
-    result = {"load_s": round(load_s, 2), "batch1": latency(lambda t: predictor.predict([t], batch_size=1), latency_texts)}
+    # load_s includes warmup_s: what a process starting this backend waits before its first answer.
+    result = {"load_s": round(load_s, 2), "warmup_s": predictor.warmup_s,
+              "batch1": latency(lambda t: predictor.predict([t], batch_size=1), latency_texts)}
     search = search_batch_size(predictor, search_texts, config.batch_sizes, config.search_rounds)
     start = time.perf_counter()
     probabilities = predictor.probabilities(texts, batch_size=search["batch_size"], max_batch_tokens=search["max_batch_tokens"])
@@ -314,7 +316,7 @@ def format_bench(r: dict) -> str:
              "",
              "b1: one passage per call (p50/p95 latency, passages/s); batch: the fastest batch size, all passages;",
              "of own: share of the ceiling of the backend's precision; of best: share of the machine's fastest precision",
-             f"{'':<12}{'p50 ms':>8}{'p95 ms':>8}{'b1 /s':>8}{'batch':>7}{'/s':>8}{'x pipe':>8}{'of own':>8}{'of best':>8}  agreement with fp32",
+             f"{'':<14}{'p50 ms':>8}{'p95 ms':>8}{'b1 /s':>8}{'batch':>7}{'/s':>8}{'x pipe':>8}{'of own':>8}{'of best':>8}  agreement with fp32",
              ]
 
     def pct(x):
@@ -323,16 +325,19 @@ def format_bench(r: dict) -> str:
     p = r.get("pipeline")
     if p:
         b1 = p["batch1"]
-        lines.append(f"{'pipeline':<12}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{p['batch_size']:>7}"
+        lines.append(f"{'pipeline':<14}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{p['batch_size']:>7}"
                      f"{p['passages_per_s']:>8}{'1.00':>8}{pct(p['fraction_of_ceiling']):>8}{pct(p['fraction_of_machine_ceiling']):>8}  -")
     for name, b in r["backends"].items():
         if not b.get("available", True):
-            lines.append(f"{name:<12}not run: {b['reason']}")
+            lines.append(f"{name:<14}not run: {b['reason']}")
             continue
         b1 = b["batch1"]
         agree = ", ".join(f"{a} {v:.2%}" for a, v in b["agreement"].items())
-        lines.append(f"{name:<12}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{b['batch_size']:>7}{b['passages_per_s']:>8}"
+        lines.append(f"{name:<14}{b1['p50_ms']:>8}{b1['p95_ms']:>8}{b1['passages_per_s']:>8}{b['batch_size']:>7}{b['passages_per_s']:>8}"
                      f"{b.get('x_pipeline', '-'):>8}{pct(b['fraction_of_ceiling']):>8}{pct(b['fraction_of_machine_ceiling']):>8}  {agree}"
                      + ("" if b["offered"] else f"  (not offered: {b['not_offered_because']})"))
+    for name, b in r["backends"].items():
+        if b.get("warmup_s"):
+            lines.append(f"{name}: compiled in {b['warmup_s']:.1f} s when loaded (once per process; {b['load_s']:.1f} s to load in all)")
     lines.append(f"default backend recorded by `framing export`: {r['backend_default']}; bench took {r['seconds']:.0f} s")
     return "\n".join(lines)

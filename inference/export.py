@@ -2,10 +2,11 @@
 
 For each backend (inference/backends.py) the artifact's config gets, under "backends":
 label agreement with fp32 per axis on every corpus passage, dev macro-F1 and its drop in points,
-passages/s at each batch size on this machine, the fastest batch size and token budget, and for
-ONNX files their sha256 and the logit tolerance the load-time check allows. A backend under
-MIN_AGREEMENT or with a bigger macro-F1 drop than MAX_MACRO_F1_DROP_POINTS is recorded but not
-offered; the default is the fastest one that passes.
+passages/s at each batch size on this machine, the fastest batch size and token budget, the CPU flags
+that chose its kernels (KERNEL_FLAGS), for bf16-compiled its warm-up, and for ONNX files their sha256
+and the logit tolerance the load-time check allows. A backend below its bar (backends.bar: agreement
+and dev macro-F1 drop) is recorded but not offered; the default is the fastest one that passes,
+bf16-compiled excepted (it runs only when named).
 
 int8: dynamic per-channel quantisation of every MatMul/Attention first. If that loses agreement, the
 matrix multiplies whose quantisation moves the logits most (measured one at a time on training
@@ -29,10 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from inference.artifact import load_artifact, write_config
-from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, ONNX_DIR, ONNX_FILES, REFERENCE,
-                               default_threads, onnx_forward, onnx_session, qualification_failure, sha256,
-                               unavailable_reason)
+from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMENT, NATIVE_BF16, ONNX_DIR, ONNX_FILES, OPT_IN,
+                               REFERENCE, bar, default_threads, onnx_forward, onnx_session, qualification_failure,
+                               qualified_flags, sha256, unavailable_reason)
 from inference.bench import latency, search_batch_size
+from inference.machine import machine_info
 from inference.predictor import Predictor
 from labels.dataset import corpus_rows, gold_ids
 from training.metrics import macro_f1
@@ -228,17 +230,21 @@ class _Export:
         self.results: dict[str, dict] = {}
         self.backends = {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": config.num_threads,
                          "reference": REFERENCE, "check_texts": self.check, "results": self.results,
-                         "bar": {"min_agreement": MIN_AGREEMENT, "max_dev_macro_f1_drop_points": MAX_MACRO_F1_DROP_POINTS}}
+                         "bar": {"min_agreement": MIN_AGREEMENT, "max_dev_macro_f1_drop_points": MAX_MACRO_F1_DROP_POINTS},
+                         "machine": machine_info()}
         log(f"fp32 reference on {len(self.texts)} passages ({len(self.splits['dev'])} dev), {config.num_threads} threads")
 
     def candidate(self, name: str, extra: dict | None = None) -> dict:
         """Time backend `name` (its file, if any, already in place), then qualify it at the batch size it will run at."""
-        record = {"available": True, **(extra or {})}
+        # The flags are recorded before the run: they describe the CPU the figures below come from.
+        record = {"available": True, "cpu_flags": qualified_flags(name), "bar": bar(name), **(extra or {})}
         if name in ONNX_FILES:
             record.update(file=f"{ONNX_DIR}/{ONNX_FILES[name]}", sha256=sha256(self.path / ONNX_DIR / ONNX_FILES[name]))
         self.results[name] = record
         self.artifact.config["backends"] = self.backends
         predictor = Predictor(self.artifact, backend=name, num_threads=self.config.num_threads, require_qualified=False)
+        if predictor.warmup_s:
+            record["warmup_s"] = predictor.warmup_s
         record.update(measure_speed(predictor, self.speed_texts, self.config))
         # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
         logits, _ = predictor.logits(self.texts, batch_size=record["batch_size"], max_batch_tokens=record["max_batch_tokens"])
@@ -250,27 +256,32 @@ class _Export:
         diff = max(float(np.abs(got[a] - self.ref_check[a]).max()) for a in self.axes)
         # Room for thread-count and CPU-kernel differences; an export that computes something else is far outside it.
         record["load_tolerance"] = round(2 * diff + 0.01, 4)
-        failure = qualification_failure(record)
+        failure = qualification_failure(record, name)
         record.update(passes=failure is None, failure=failure)
         return record
 
     def report(self, name: str, record: dict) -> None:
         agree = ", ".join(f"{a} {v:.2%}" for a, v in record["agreement"].items())
-        self.log(f"{name:<10} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
-                 f"{record['passages_per_s']} passages/s at batch {record['batch_size']}; "
+        warm = f" (compiled in {record['warmup_s']:.1f} s when loaded)" if record.get("warmup_s") else ""
+        self.log(f"{name:<13} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
+                 f"{record['passages_per_s']} passages/s at batch {record['batch_size']}{warm}; "
                  f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}")
 
     def not_available(self, names, shown: str, why: str) -> None:
         for name in names:
             self.results[name] = {"available": False, "reason": why, "passes": False, "failure": why}
-        self.log(f"{shown:<10} not available: {why}")
+        self.log(f"{shown:<13} not available: {why}")
 
     def bf16(self) -> None:
-        why = unavailable_reason("bf16", self.path)
-        if why:
-            self.not_available(["bf16"], "bf16", why)
-        else:
-            self.report("bf16", self.candidate("bf16", {"autocast": "torch.bfloat16"}))
+        """bf16 autocast, then the weights held in bf16, then those compiled: each where this CPU can run it."""
+        extras = {"bf16": {"autocast": "torch.bfloat16"}, "bf16-native": {"weights": "encoder in torch.bfloat16, heads fp32"},
+                  "bf16-compiled": {"weights": "encoder in torch.bfloat16, heads fp32", "compile": "torch.compile(dynamic=True)"}}
+        for name in NATIVE_BF16:
+            why = unavailable_reason(name, self.path)
+            if why:
+                self.not_available([name], name, why)
+            else:
+                self.report(name, self.candidate(name, extras[name]))
 
     def onnx(self) -> None:
         """onnx-fp32 from the fused export, then onnx-int8 from the same graph."""
@@ -287,13 +298,18 @@ class _Export:
 
     def finish(self, started: float) -> dict:
         """Record the default (the fastest backend that passes) and save the config."""
-        passing = [n for n in BACKENDS if self.results.get(n, {}).get("passes")]
-        self.backends["default"] = max(passing, key=lambda n: self.results[n]["passages_per_s"])
+        self.backends["default"] = pick_default(self.results)
         self.backends["seconds"] = round(time.perf_counter() - started, 1)
         self.artifact.config["backends"] = self.backends
         write_config(self.path, self.artifact.config)
         self.log(f"default backend: {self.backends['default']} (fastest that passes); export took {self.backends['seconds']:.0f} s")
         return self.backends
+
+
+def pick_default(results: dict[str, dict]) -> str:
+    """The fastest backend that passed, among those that run without being named (not OPT_IN); fp32 always passes."""
+    passing = [n for n in BACKENDS if results.get(n, {}).get("passes") and n not in OPT_IN]
+    return max(passing, key=lambda n: results[n]["passages_per_s"], default=REFERENCE)
 
 
 def export_backends(path: Path, corpus, config: ExportConfig | None = None, *, dev_split: str | None = None,

@@ -25,14 +25,19 @@ def machine() -> dict:
     return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(), **library_versions()}
 
 
+def cpu_flags() -> frozenset[str] | None:
+    """Every flag this CPU reports in /proc/cpuinfo, or None where they cannot be read (not Linux)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((frozenset(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), None)
+
+
 def machine_info() -> dict:
     """CPU, cores, the matrix-unit flags that decide bf16/int8 speed, and library versions."""
     info = machine()
-    try:
-        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), [])
-    except OSError:
-        flags = []
+    flags = cpu_flags() or frozenset()
     info["cpu_flags"] = [f for f in CPU_FLAGS if f in flags]
     for package in ("onnxruntime", "onnx", "tokenizers", "numpy"):
         try:

@@ -8,7 +8,8 @@
     FRAMING_MAX_CONCURRENCY     requests in flight; more get 429          (default: 32)
     FRAMING_TIMEOUT             seconds per request; slower ones get 504  (default: 60)
     FRAMING_MAX_BATCH_SIZE      texts the adaptive batcher merges into one predictor call (default: 128)
-    FRAMING_BACKEND             fp32, bf16, onnx-fp32 or onnx-int8 (default: the fastest that passed `framing export`)
+    FRAMING_BACKEND             fp32, bf16, bf16-native, bf16-compiled, onnx-fp32 or onnx-int8 (default: the fastest
+                                that passed `framing export` and runs on this CPU; bf16-compiled only when named)
 
 This module imports neither torch nor bentoml (inference.backends and serving.model_store load them only when called):
 the `framing serve` wrapper reads it cheaply.

@@ -62,9 +62,12 @@ class ModelWorker:
         from inference.predictor import Predictor
 
         path = locate_model(SETTINGS.model)  # ModelNotFoundError: one line naming `framing train`
+        # Any compiling (bf16-compiled) happens here, before /readyz answers 200, never in a request.
         self.predictor = Predictor.from_artifact(path, backend=SETTINGS.backend or None)
-        logger.info("loaded model %s from %s (backend %s, batch size %d, %d threads)", self.predictor.version, path,
-                    self.predictor.backend, self.predictor.batch_size, self.predictor.num_threads)
+        p = self.predictor
+        warm = f", compiled in {p.warmup_s:.1f} s" if p.warmup_s else ""
+        logger.info("loaded model %s from %s (backend %s, batch size %d, %d threads%s)", p.version, path,
+                    p.backend, p.batch_size, p.num_threads, warm)
 
     @bentoml.api(batchable=True, max_batch_size=SETTINGS.max_batch_size, max_latency_ms=int(SETTINGS.timeout * 1000))
     def predict(self, texts: list[str]) -> list[dict]:

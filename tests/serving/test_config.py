@@ -37,7 +37,7 @@ def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch):
     ({"FRAMING_MAX_BATCH_SIZE": "1"}, "max_batch_size (FRAMING_MAX_BATCH_SIZE) must be an integer from 2 to 4,096, got 1"),
     ({"FRAMING_TIMEOUT": "0.01"}, "timeout (FRAMING_TIMEOUT) must be a number of seconds from 0.1 to 3600, got 0.01"),
     ({"FRAMING_TIMEOUT": "nan"}, "timeout (FRAMING_TIMEOUT) must be a number of seconds from 0.1 to 3600, got nan"),
-    ({"FRAMING_BACKEND": "int4"}, "backend (FRAMING_BACKEND) must be one of fp32, bf16, onnx-fp32, onnx-int8 or empty for the exported default, got 'int4'"),
+    ({"FRAMING_BACKEND": "int4"}, "backend (FRAMING_BACKEND) must be one of fp32, bf16, bf16-native, bf16-compiled, onnx-fp32, onnx-int8 or empty for the exported default, got 'int4'"),
     # Several wrong: the backend is named first, as before.
     ({"FRAMING_MAX_TEXTS": "0", "FRAMING_BACKEND": "int4"}, "backend (FRAMING_BACKEND) must be one of"),
 ])
