@@ -166,8 +166,8 @@ def _score_spark(args) -> int:
               "and lists the bad ones in OUT_errors/", file=sys.stderr)
         return 2
     try:
-        config = SparkScoreConfig(input=str(args.input), output=str(args.output), model=args.model, text_field=args.text_field,
-                                  id_field=args.id_field, documents=args.documents, errors=str(args.errors) if args.errors else None,
+        config = SparkScoreConfig(input=args.input, output=args.output, model=args.model, text_field=args.text_field,
+                                  id_field=args.id_field, documents=args.documents, errors=args.errors,
                                   input_format=args.input_format, backend=args.backend, batch_size=args.batch_size,
                                   threads=args.threads, partitions=args.partitions, max_document_chars=args.max_document_chars)
         spark = spark_session(args.master)
@@ -175,6 +175,13 @@ def _score_spark(args) -> int:
         summary = score_spark(config, spark=spark)
     except BatchError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        # Matched by name: importing pyspark here would mask the error when pyspark is what is missing.
+        if type(e).__name__ != "AnalysisException" or not type(e).__module__.startswith("pyspark"):
+            raise
+        # Spark's own word on an unreadable input (no such remote path, unreadable files), in one line.
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     print_summary(summary)
     return 0
@@ -315,13 +322,14 @@ def _add_evaluate(sub, backends: str) -> None:
 def _add_score(sub, backends: str) -> None:
     """`framing score`."""
     p = sub.add_parser("score", help="score a JSONL, CSV or Parquet file (format from the extension)")
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    # Strings, not Paths: Path would fold the // of hdfs:// and s3a:// addresses for the Spark engine.
+    p.add_argument("input")
+    p.add_argument("output")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default="id", help="row id column; rows without one get their line number")
     p.add_argument("--documents", action="store_true", help="each row is a whole article: segment and aggregate")
-    p.add_argument("--errors", type=Path, help="errors file (default: <output stem>.errors.jsonl)")
+    p.add_argument("--errors", help="errors file (default: <output stem>.errors.jsonl; with --engine spark, OUT_errors)")
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of reporting it")
     p.add_argument("--chunk-size", type=int, default=256, help="rows per committed chunk")
     p.add_argument("--batch-size", type=int, help="passages per forward pass (default: the fastest measured by `framing export`, else 32)")

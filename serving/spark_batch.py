@@ -71,10 +71,29 @@ class SparkScoreConfig:
         if PurePosixPath(str(self.output).rstrip("/")).suffix.lower() in (".jsonl", ".json", ".csv"):
             raise BatchError(f"{self.output}: the Spark engine writes a Parquet dataset (a folder); "
                              "name OUT without an extension or with .parquet")
+        source = _plain(self.input)
+        for name, target in (("OUT", self.output), ("the errors path", self.errors_path)):
+            # Overwrite mode deletes the target first: it must not be, or hold, the input.
+            if source == _plain(target) or source.startswith(_plain(target) + "/"):
+                raise BatchError(f"{target}: {name} is or holds the input {self.input}; the Spark engine replaces it, choose another path")
 
     @property
     def errors_path(self) -> str:
         return self.errors or str(self.output).rstrip("/") + "_errors"
+
+
+def _without_file_scheme(path) -> str:
+    text = str(path)
+    for scheme in ("file://", "file:"):
+        if text.startswith(scheme):
+            return text[len(scheme):]
+    return text
+
+
+def _plain(path) -> str:
+    """A path as written, without a file: scheme or trailing slash, to compare input and output locations."""
+    text = _without_file_scheme(path)
+    return os.path.normpath(text) if "://" not in text else text.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -122,14 +141,14 @@ def spark_session(master: str | None = None, *, conf: dict[str, str] | None = No
 
 def input_format(path: str, given: str | None = None) -> str:
     """jsonl, csv or parquet: as given, else from IN's extension, else from the files in a local folder."""
+    local = _local_path(path)
+    if local is not None and not local.exists():
+        raise BatchError(f"{path}: no such file or folder")
     if given:
         return given
     fmt = FORMATS.get(PurePosixPath(str(path).rstrip("/")).suffix.lower())
     if fmt:
         return fmt
-    local = _local_path(path)
-    if local is not None and not local.exists():
-        raise BatchError(f"{path}: no such file or folder")
     if local is not None and local.is_dir():
         found = {FORMATS[f.suffix.lower()] for f in local.rglob("*")
                  if f.is_file() and f.suffix.lower() in FORMATS and not f.name.startswith(("_", "."))}
@@ -142,10 +161,7 @@ def input_format(path: str, given: str | None = None) -> str:
 
 def _local_path(path: str) -> Path | None:
     """The local path behind IN, or None for hdfs://, s3a:// and other remote file systems."""
-    text = str(path)
-    for scheme in ("file://", "file:"):
-        if text.startswith(scheme):
-            return Path(text[len(scheme):])
+    text = _without_file_scheme(path)
     return None if "://" in text else Path(text)
 
 

@@ -236,6 +236,8 @@ def test_input_format_from_the_name_or_the_folder(tmp_path):
     assert input_format("hdfs:///lake/news", "csv") == "csv"
     with pytest.raises(BatchError, match="--input-format"):
         input_format("hdfs:///lake/news")
+    with pytest.raises(BatchError, match="no such file or folder"):
+        input_format(str(tmp_path / "missing.jsonl"))
     (tmp_path / "mixed").mkdir()
     (tmp_path / "mixed" / "a.jsonl").write_text("")
     assert input_format(str(tmp_path / "mixed")) == "jsonl"
@@ -244,3 +246,5 @@ def test_input_format_from_the_name_or_the_folder(tmp_path):
         input_format(str(tmp_path / "mixed"))
     with pytest.raises(BatchError, match="Parquet dataset"):
         SparkScoreConfig(input="in.jsonl", output="out.jsonl", model=Path("m"))
+    with pytest.raises(BatchError, match="is or holds the input"):
+        SparkScoreConfig(input="file:///lake/news/2024/", output="/lake/news", model=Path("m"))
