@@ -155,6 +155,12 @@ def _score(args) -> int:
     from serving.batch import BatchError, print_summary, score_file
     from inference.predictor import Predictor
 
+    if args.engine == "spark":
+        return _score_spark(args)
+    if args.master:
+        print("error: --master applies to --engine spark only", file=sys.stderr)
+        return 2
+
     predictor = Predictor.from_artifact(args.model, batch_size=args.batch_size, backend=args.backend, num_threads=args.threads)
     warm = f", compiled in {predictor.warmup_s:.1f} s" if predictor.warmup_s else ""
     print(f"backend {predictor.backend}, batch size {predictor.batch_size}, {predictor.num_threads} threads{warm}", file=sys.stderr)
@@ -164,6 +170,37 @@ def _score(args) -> int:
                              chunk_size=args.chunk_size, overwrite=args.overwrite)
     except BatchError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    print_summary(summary)
+    return 0
+
+
+def _score_spark(args) -> int:
+    """`framing score --engine spark`: the same scoring on Apache Spark (serving/spark_batch.py)."""
+    from serving.batch import BatchError, print_summary
+    from serving.spark_batch import SparkScoreConfig, score_spark, spark_session
+
+    if args.strict:
+        print("error: --strict applies to the single-machine engine; the Spark engine always scores every good row "
+              "and lists the bad ones in OUT_errors/", file=sys.stderr)
+        return 2
+    try:
+        config = SparkScoreConfig(input=args.input, output=args.output, model=args.model, text_field=args.text_field,
+                                  id_field=args.id_field, documents=args.documents, errors=args.errors,
+                                  input_format=args.input_format, backend=args.backend, batch_size=args.batch_size,
+                                  threads=args.threads, partitions=args.partitions, max_document_chars=args.max_document_chars)
+        spark = spark_session(args.master)
+        print(f"Spark {spark.version} on {spark.sparkContext.master}; model {args.model}", file=sys.stderr)
+        summary = score_spark(config, spark=spark)
+    except BatchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        # Matched by name: importing pyspark here would mask the error when pyspark is what is missing.
+        if type(e).__name__ != "AnalysisException" or not type(e).__module__.startswith("pyspark"):
+            raise
+        # Spark's own word on an unreadable input (no such remote path, unreadable files), in one line.
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 1
     print_summary(summary)
     return 0
@@ -324,19 +361,27 @@ def _add_evaluate(sub, backends: str) -> None:
 def _add_score(sub, backends: str) -> None:
     """`framing score`."""
     p = sub.add_parser("score", help="score a JSONL, CSV or Parquet file (format from the extension)")
-    p.add_argument("input", type=Path)
-    p.add_argument("output", type=Path)
+    # Strings, not Paths: Path would fold the // of hdfs:// and s3a:// addresses for the Spark engine.
+    p.add_argument("input")
+    p.add_argument("output")
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL_DIR)
     p.add_argument("--text-field", default="text")
     p.add_argument("--id-field", default="id", help="row id column; rows without one get their line number")
     p.add_argument("--documents", action="store_true", help="each row is a whole article: segment and aggregate")
-    p.add_argument("--errors", type=Path, help="errors file (default: <output stem>.errors.jsonl)")
+    p.add_argument("--errors", help="errors file (default: <output stem>.errors.jsonl; with --engine spark, OUT_errors)")
     p.add_argument("--strict", action="store_true", help="fail on the first bad row instead of reporting it")
     p.add_argument("--chunk-size", type=int, default=256, help="rows per committed chunk")
     p.add_argument("--batch-size", type=int, help="passages per forward pass (default: the fastest measured by `framing export`, else 32)")
     p.add_argument("--backend", help=f"one of {backends} (default: the fastest that passed `framing export`)")
-    p.add_argument("--threads", type=int, help="CPU threads for the forward pass (default: PyTorch's, one per core)")
+    p.add_argument("--threads", type=int, help="CPU threads for the forward pass (default: PyTorch's, one per core; with --engine spark, the cores Spark gives each task)")
     p.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    p.add_argument("--engine", choices=("single", "spark"), default="single",
+                   help="single: this process (default); spark: Apache Spark, OUT a Parquet dataset, bad rows in OUT_errors/")
+    spark = p.add_argument_group("--engine spark")
+    spark.add_argument("--master", help="Spark master URL, e.g. local[2], yarn, spark://host:7077 (default: spark-submit's, else local[*])")
+    spark.add_argument("--input-format", choices=("jsonl", "csv", "parquet"), help="IN's format when its name does not say")
+    spark.add_argument("--partitions", type=int, help="scoring tasks (default: about 10,000 passages or 1,000 articles each, at least one per core)")
+    spark.add_argument("--max-document-chars", type=int, default=200_000, help="with --documents, longer articles go to the errors (default %(default)s)")
     p.set_defaults(func=_score)
 
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import shutil
@@ -125,3 +126,16 @@ def load_artifact(path: Path) -> Artifact:
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     return Artifact(model, tokenizer, config, path)
+
+
+def folder_sha256(path: Path) -> str:
+    """One sha256 over every file of a folder (relative names and contents): the artifact as shipped to other machines."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        content = hashlib.sha256()
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{file.relative_to(path).as_posix()}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()

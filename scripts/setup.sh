@@ -17,7 +17,17 @@ if ! "$VENV/bin/python" -c "import sys, bentoml; from packaging.version import V
     "${PIP[@]}" install --no-deps "bentoml==1.4.40"
   }
 fi
-"${PIP[@]}" install -e ".[test]"
+"${PIP[@]}" install -e ".[test,spark]"
+# `framing score --engine spark` runs on a Java runtime (17 or newer); its tests are skipped without one.
+if ! command -v java >/dev/null 2>&1 && [ -z "${JAVA_HOME:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; } >/dev/null 2>&1 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-21-jre-headless >/dev/null 2>&1; } \
+      || echo "no Java runtime could be installed (openjdk-17/21-jre-headless): --engine spark and its tests need one" >&2
+  else
+    echo "java not found and apt-get is unavailable or needs root: install a Java runtime (17 or newer) for --engine spark; its tests will be skipped" >&2
+  fi
+fi
 # Headless Chromium renders the report page in its test; that test is skipped when chromium is missing.
 if ! command -v chromium >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -59,7 +59,8 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def _row(line: int, record: object, text_field: str, id_field: str) -> Row:
+def check_record(line: int, record: object, text_field: str, id_field: str) -> Row:
+    """One parsed input record as a Row: its id (the line when it has none) and text, or the reason it is bad."""
     if not isinstance(record, dict):
         return Row(line, None, None, f"row is a JSON {type(record).__name__}, expected an object with a {text_field!r} field")
     rid = record.get(id_field)
@@ -89,7 +90,7 @@ def read_rows(path: Path, *, text_field: str = "text", id_field: str = "id") -> 
                 except json.JSONDecodeError as e:
                     yield Row(line, None, None, f"invalid JSON: {e.msg} at column {e.colno}")
                     continue
-                yield _row(line, record, text_field, id_field)
+                yield check_record(line, record, text_field, id_field)
     elif fmt == "csv":
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             reader = csv.DictReader(fh)
@@ -100,7 +101,7 @@ def read_rows(path: Path, *, text_field: str = "text", id_field: str = "id") -> 
                 if None in record:
                     yield Row(reader.line_num, None, None, f"row has {len(record[None]) + len(reader.fieldnames)} fields, header has {len(reader.fieldnames)}")
                     continue
-                yield _row(reader.line_num, record, text_field, id_field)
+                yield check_record(reader.line_num, record, text_field, id_field)
     else:
         import pyarrow.parquet as pq
 
@@ -112,7 +113,7 @@ def read_rows(path: Path, *, text_field: str = "text", id_field: str = "id") -> 
         for batch in pf.iter_batches(batch_size=1024, columns=columns):
             for record in batch.to_pylist():
                 n += 1
-                yield _row(n, record, text_field, id_field)
+                yield check_record(n, record, text_field, id_field)
 
 
 def _flat(rec: dict, axes: dict[str, list[str]]) -> dict:
