@@ -99,17 +99,30 @@ def _train(args) -> int:
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
-    # MiniLM on 2 cores, dev passes included: about 70 s per epoch of 1,000 passages in fp32, 40 s in bf16
-    # (runs/coverage/evaluation_minilm.json: 663 s for 8 epochs of 2,150 passages on an AMX Xeon).
+    views = _teacher_views(config, args.root)
+    # MiniLM on 2 cores, dev passes included: about 70 s per epoch of 1,000 passages in fp32, 35-40 s in bf16
+    # (model_card.md: 155 s for the first epoch of 2,150 passages and 2,305 views on an AMX Xeon).
     precision = training_precision(config.precision)
-    estimate = n / 1000 * (40 if precision == "bf16" else 70) * config.epochs / 60
-    print(f"training on {n} passages for up to {config.epochs} epochs in {precision}; expect at most ~{estimate:.0f} min "
-          "on a 2-core CPU with the default encoder (a larger one takes several times longer)", file=sys.stderr)
+    estimate = (n + views) / 1000 * (40 if precision == "bf16" else 70) * config.epochs / 60
+    print(f"training on {n} passages" + (f" and {views} teacher views" if views else "") + f" for up to {config.epochs} epochs "
+          f"in {precision}; expect at most ~{estimate:.0f} min on a 2-core CPU with the default encoder, less when it stops "
+          "early (a larger encoder takes several times longer)", file=sys.stderr)
     predictor = train(config, corpus, out_dir=args.out, corpus_root=args.root)
     print(summary(predictor.config))
     if args.register:
         _register(args.out)
     return 0
+
+
+def _teacher_views(config, root: Path) -> int:
+    """How many stored teacher views a training run will add (for the time estimate only)."""
+    from training.distill import META_FILE, TEACHER_DIR
+
+    folder = Path(config.teacher) if config.teacher not in ("auto", "none") else Path(root) / TEACHER_DIR.name
+    if config.teacher == "none" or not (folder / META_FILE).exists() or not config.distill_views:
+        return 0
+    meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+    return min(meta.get("views", 0), meta.get("passages", 0) * config.distill_views)
 
 
 def _teach(args) -> int:
