@@ -29,10 +29,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def send_json(send: Send, status: int, payload: dict) -> None:
+async def send_json(send: Send, status: int, payload: dict, *, headers: list[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps(payload).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
