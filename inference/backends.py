@@ -102,21 +102,41 @@ def offered(config: dict) -> dict[str, str | None]:
     return out
 
 
-def choices(config: dict, path: Path | None) -> list[str]:
-    """Backends this artifact offers and this machine can run, fastest first (as measured at export)."""
+def choices(config: dict, path: Path | None, *, batch_invariant: bool = False) -> list[str]:
+    """Backends this artifact offers and this machine can run (batch-invariant ones only if asked), fastest first."""
     records = _records(config)
-    names = [n for n, why in offered(config).items() if why is None and unavailable_reason(n, path) is None]
+    names = [n for n, why in offered(config).items() if why is None and unavailable_reason(n, path) is None
+             and not (batch_invariant and batch_variance(config, n))]
     return sorted(names, key=lambda n: -float(records.get(n, {}).get("passages_per_s") or 0.0))
 
 
-def resolve_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True) -> str:
+def batch_variance(config: dict, name: str) -> str | None:
+    """Why `name` may give a passage other outputs with other batch-mates, or None if export measured it invariant.
+
+    fp32 without a measurement (never exported, or exported before it was measured) counts as invariant:
+    it is the reference, and padding moves its outputs by rounding only.
+    """
+    from inference.invariance import MAX_PROB_DIFF
+
+    measured = _records(config).get(name, {}).get("batch_invariance")
+    if measured is None:
+        return None if name == REFERENCE else "its batch invariance was not measured; run `framing export` again"
+    if measured["invariant"]:
+        return None
+    return (f"it is not batch-invariant: a passage's probabilities moved by up to {measured['max_prob_diff']:.2g} with other "
+            f"passages in its batch ({measured['label_flips']} label changes; the bar is {MAX_PROB_DIFF:g} and none)")
+
+
+def resolve_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True,
+                    batch_invariant: bool = False) -> str:
     """The backend to run: `requested`, or the fastest passing one recorded at export that runs here.
 
-    Raises BackendError naming the backend and listing the valid choices.
+    `batch_invariant` (the service, which batches callers together): only backends whose output for a
+    passage does not depend on its batch-mates. Raises BackendError naming the backend and listing the valid choices.
     """
     if requested is None or requested == "":
-        valid = choices(config, path)
-        recorded = config.get("backends", {}).get("default")
+        valid = choices(config, path, batch_invariant=batch_invariant)
+        recorded = config.get("backends", {}).get("serving_default" if batch_invariant else "default")
         # The recorded default may have been measured on another machine (e.g. one with bf16 units).
         return recorded if recorded in valid else (valid[0] if valid else REFERENCE)
     if not isinstance(requested, str):
@@ -126,8 +146,13 @@ def resolve_backend(config: dict, path: Path | None, requested: str | None = Non
     why = unavailable_reason(requested, path)
     if why is None and require_qualified:
         why = offered(config)[requested]
+    if why is None and batch_invariant:
+        why = batch_variance(config, requested)
+        if why is not None:
+            why += ", and the service merges callers' passages into shared batches"
     if why is not None:
-        valid = choices(config, path) if require_qualified else [n for n in BACKENDS if unavailable_reason(n, path) is None]
+        valid = (choices(config, path, batch_invariant=batch_invariant) if require_qualified
+                 else [n for n in BACKENDS if unavailable_reason(n, path) is None])
         raise BackendError(f"backend {requested!r} is not available for this model: {why}; choose one of {', '.join(valid)}")
     return requested
 

@@ -15,7 +15,6 @@ worker, with one line naming `framing train`.
 """
 
 import logging
-from pathlib import Path
 
 import bentoml
 from bentoml.exceptions import BentoMLException
@@ -57,18 +56,20 @@ class FramingService:
         from inference.backends import BackendError, resolve_backend
 
         try:
-            path = locate_model(SETTINGS.model)
-            resolve_backend(read_config(path), path, SETTINGS.backend or None)
+            path = locate_model(model_source())
+            resolve_backend(read_config(path), path, SETTINGS.backend or None, batch_invariant=True)
         except (ModelNotFoundError, BackendError) as e:
             raise StartupError(str(e)) from None
 
     def __init__(self) -> None:
+        from inference.artifact import read_config
+        from inference.backends import resolve_backend
         from inference.predictor import Predictor
 
-        path = locate_model(SETTINGS.model)  # ModelNotFoundError: one line naming `framing train`
-        if MODEL is not None:
-            path = Path(self.model_ref.path)  # the same stored model; in a bento, the one it carries
-        self.predictor = Predictor.from_artifact(path, backend=SETTINGS.backend or None)
+        path = locate_model(model_source())  # ModelNotFoundError: one line naming `framing train`
+        # Callers share batches, so only a backend whose output for a passage does not depend on its batch-mates.
+        backend = resolve_backend(read_config(path), path, SETTINGS.backend or None, batch_invariant=True)
+        self.predictor = Predictor.from_artifact(path, backend=backend)
         self.batcher = Batcher(self.predictor.predict, max_batch_size=SETTINGS.max_batch_size)
         TRAFFIC.retry_after = self.batcher.seconds_to_clear
         logger.info("loaded model %s from %s (backend %s, batch size %d, %d threads)", self.predictor.version, path,
@@ -97,6 +98,18 @@ class FramingService:
         predictions = await self.batcher.predict(document_texts(spans, title))
         result = self.predictor.aggregate_document(spans, title, predictions, self.predictor.document_rule)
         return DocumentPrediction.model_validate(result)
+
+
+def model_source() -> str:
+    """Where the model comes from: the exact version a bento was built with when serving one, else FRAMING_MODEL.
+
+    (news-framing:latest in the local store may be a newer model than the one the bento was built and tested with.)
+    """
+    bento = FramingService.bento
+    if MODEL is None or bento is None:
+        return SETTINGS.model
+    carried = [m.tag for m in bento.info.all_models if m.tag.name == MODEL.tag.name]
+    return str(carried[0]) if carried else SETTINGS.model
 
 
 API_PATHS = frozenset(method.route for method in FramingService.apis.values())

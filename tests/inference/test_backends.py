@@ -22,18 +22,6 @@ TEXTS = [t for t, _, _ in PASSAGES]
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def exported(tiny_artifact, tmp_path_factory):
-    """The tiny artifact after `framing export`, run the way a user runs it."""
-    folder = tmp_path_factory.mktemp("exported") / "model"
-    shutil.copytree(tiny_artifact, folder)
-    run = subprocess.run([sys.executable, "-m", "framing", "export", "--model", str(folder), "--no-register", "--threads", "1"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert "default backend:" in run.stderr
-    return folder
-
-
 @pytest.fixture
 def copy_of(tmp_path):
     def copy(folder):

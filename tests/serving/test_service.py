@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -368,3 +369,28 @@ def test_bentoml_serve_without_a_model_in_the_store_names_the_train_command(tmp_
     assert r.returncode != 0
     assert "framing train" in r.stderr + r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_bentoml_build_packs_the_registered_model(bentoml_home, tmp_path):
+    # The service references the model (news-framing:latest), so the bento records that exact version and carries
+    # it wherever it goes (export, containerize); nothing is downloaded.
+    env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "FRAMING_MODEL": "", "BENTOML_DO_NOT_TRACK": "True"}
+
+    def bentoml(*args: str) -> str:
+        run = subprocess.run([sys.executable, "-m", "bentoml", *args], cwd=Path(__file__).resolve().parents[2], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    tag = bentoml("build", "--output", "tag").strip().splitlines()[-1].removeprefix("__tag__:")
+    model = json.loads(bentoml("models", "get", "news-framing:latest", "--output", "json"))
+    version = f"{model['name']}:{model['version']}"
+    bento = json.loads(bentoml("get", tag, "--output", "json"))
+    assert [m["tag"] for service in bento["services"] for m in service["models"]] == [version]
+    folder = bentoml_home / "bentos" / tag.replace(":", "/")
+    assert (folder / "src" / "serving" / "service.py").is_file() and not (folder / "src" / "tests").exists()
+    assert "torch==2.13.0" in (folder / "env" / "python" / "requirements.txt").read_text().splitlines()
+    bentoml("export", tag, str(tmp_path / "framing.bento"))
+    with tarfile.open(tmp_path / "framing.bento") as archive:
+        names = set(archive.getnames())
+    assert f"./models/{model['name']}/{model['version']}/model.safetensors" in names
