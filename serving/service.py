@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from serving.batcher import Batcher
 from serving.config import ConfigError, ModelNotFoundError, Settings, locate_model, model_reference
 from serving.middleware import ErrorMessageMiddleware, RequestGuardMiddleware
+from serving.openapi import OpenAPIMiddleware, corrected
 from serving.schemas import DocumentPrediction, Prediction, request_models
 from serving.traffic import Traffic, TrafficMiddleware, drain_on_signals
 
@@ -112,7 +113,14 @@ def model_source() -> str:
     return str(carried[0]) if carried else SETTINGS.model
 
 
+def openapi_document() -> dict:
+    """BentoML's OpenAPI document with the statuses and error bodies the service really returns (serving/openapi.py)."""
+    return corrected(FramingService.openapi_spec.asdict(), api_paths=API_PATHS,
+                     document_paths=frozenset({FramingService.apis["classify_document"].route}))
+
+
 API_PATHS = frozenset(method.route for method in FramingService.apis.values())
+FramingService.add_asgi_middleware(OpenAPIMiddleware, document=openapi_document)
 FramingService.add_asgi_middleware(TrafficMiddleware, traffic=TRAFFIC, paths=API_PATHS)
 FramingService.add_asgi_middleware(RequestGuardMiddleware, max_body_bytes=SETTINGS.max_body_bytes)
 FramingService.add_asgi_middleware(ErrorMessageMiddleware)

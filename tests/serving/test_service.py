@@ -275,6 +275,21 @@ def test_health_metrics_and_openapi(server):
     assert schemas["ClassifyRequest"]["properties"]["texts"]["maxItems"] == 40
 
 
+def test_the_openapi_document_tells_the_truth(server):
+    # Schemathesis with every check, from the served /docs.json: statuses, error bodies, what the schema admits is served.
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.run([str(Path(sys.executable).with_name("schemathesis")), "--no-color", "--config-file",
+                          str(repo / "schemathesis.toml"), "run", server.url + "/docs.json", "--checks", "all",
+                          "--max-examples", "25", "--seed", "18"], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    spec = server.get("/docs.json").json()
+    for path in ("/classify", "/classify_document"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "413", "415", "429", "503", "504"} <= set(responses)
+        assert responses["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "422" in spec["paths"]["/classify_document"]["post"]["responses"]
+
+
 def test_binds_to_loopback_only(server):
     port = int(server.url.rsplit(":", 1)[1])
     listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
