@@ -44,11 +44,11 @@ ClassifyRequest, DocumentRequest = request_models(SETTINGS)
 TRAFFIC = Traffic(max_requests=SETTINGS.max_concurrency)
 
 
+# No BentoML max_concurrency: it refuses at once, without Retry-After; TrafficMiddleware admits and queues instead.
 @bentoml.service(traffic={"timeout": SETTINGS.timeout}, http={"host": "127.0.0.1"}, workers=1)
 class FramingService:
-    # BentoML's own max_concurrency refuses at once with no Retry-After; TrafficMiddleware admits and queues instead.
     if MODEL is not None:
-        model_ref = MODEL
+        model_ref = MODEL  # a BentoML model reference: `bentoml build` records its version and the bento carries it
 
     @bentoml.on_deployment
     def check_model() -> None:
