@@ -6,8 +6,8 @@ because `bentoml serve` imports serving/service.py afresh in each worker.
 `bentoml serve` runs in a process group of its own, so a Ctrl+C in the terminal reaches only this
 process, and SIGTERM/SIGINT (what systemd or a container runtime sends) are forwarded to it: its
 arbiter stops the worker, which drains (serving/traffic.py) and exits. If the server is not gone
-FRAMING_GRACE_PERIOD plus a margin after the signal, its whole group is killed, so nothing is left
-behind holding the port.
+FRAMING_GRACE_PERIOD plus a margin after the signal, it and every process it started (BentoML's worker
+runs in a process group of its own) are killed, so nothing is left behind holding the port.
 """
 
 from __future__ import annotations
