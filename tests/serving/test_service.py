@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -281,7 +282,8 @@ def test_the_openapi_document_tells_the_truth(server):
     run = subprocess.run([str(Path(sys.executable).with_name("schemathesis")), "--no-color", "--config-file",
                           str(repo / "schemathesis.toml"), "run", server.url + "/docs.json", "--checks", "all",
                           "--max-examples", "25", "--seed", "18"], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    shown = re.sub(r"(\S{120})\S{200,}", r"\1...", run.stdout)  # generated bodies can be 200,000 characters
+    assert run.returncode == 0, shown[-8000:] + run.stderr[-2000:]
     spec = server.get("/docs.json").json()
     for path in ("/classify", "/classify_document"):
         responses = spec["paths"][path]["post"]["responses"]
