@@ -236,7 +236,7 @@ def _serve(args) -> int:
         pass  # serve() prints the one line that names `framing train`
     else:
         # A backend this model does not offer stops here, with the valid choices, before any server starts.
-        resolve_backend(read_config(path), path, settings.backend or None)
+        resolve_backend(read_config(path), path, settings.backend or None, batch_invariant=True)
     return serve(host=args.host, port=args.port, settings=settings) or 0
 
 

@@ -156,16 +156,36 @@ def offered(config: dict) -> dict[str, str | None]:
     return out
 
 
-def usable_reason(config: dict, path: Path | None, name: str) -> str | None:
-    """Why this artifact cannot use `name` on this machine (not offered, cannot run, other CPU flags), or None."""
-    return offered(config)[name] or unavailable_reason(name, path) or flags_missing(config, name)
+def usable_reason(config: dict, path: Path | None, name: str, *, batch_invariant: bool = False) -> str | None:
+    """Why this artifact cannot use `name` here (not offered, cannot run, other CPU flags, batch-dependent), or None."""
+    why = offered(config)[name] or unavailable_reason(name, path) or flags_missing(config, name)
+    if why is None and batch_invariant:
+        why = batch_variance(config, name)
+    return why
 
 
-def choices(config: dict, path: Path | None) -> list[str]:
-    """Backends this artifact offers and this machine can run as qualified, fastest first (as measured at export)."""
+def choices(config: dict, path: Path | None, *, batch_invariant: bool = False) -> list[str]:
+    """Backends this artifact offers and this machine can run as qualified (batch-invariant ones only if asked), fastest first."""
     records = _records(config)
-    names = [n for n in BACKENDS if usable_reason(config, path, n) is None]
+    names = [n for n in BACKENDS if usable_reason(config, path, n, batch_invariant=batch_invariant) is None]
     return sorted(names, key=lambda n: -float(records.get(n, {}).get("passages_per_s") or 0.0))
+
+
+def batch_variance(config: dict, name: str) -> str | None:
+    """Why `name` may give a passage other outputs with other batch-mates, or None if export measured it invariant.
+
+    fp32 without a measurement (never exported, or exported before it was measured) counts as invariant:
+    it is the reference, and padding moves its outputs by rounding only.
+    """
+    from inference.invariance import MAX_PROB_DIFF
+
+    measured = _records(config).get(name, {}).get("batch_invariance")
+    if measured is None:
+        return None if name == REFERENCE else "its batch invariance was not measured; run `framing export` again"
+    if measured["invariant"]:
+        return None
+    return (f"it is not batch-invariant: a passage's probabilities moved by up to {measured['max_prob_diff']:.2g} with other "
+            f"passages in its batch ({measured['label_flips']} label changes; the bar is {MAX_PROB_DIFF:g} and none)")
 
 
 @dataclass(frozen=True)
@@ -176,14 +196,17 @@ class Choice:
     fallback_reason: str | None = None
 
 
-def choose_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True) -> Choice:
+def choose_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True,
+                   batch_invariant: bool = False) -> Choice:
     """The backend to run: `requested`, or the recorded default, or (if that cannot be used here) the next fastest.
 
-    A named backend that cannot be used raises BackendError naming it and listing the valid choices;
-    the default falls back instead, and `fallback_reason` says why, for the one log line the caller writes.
+    `batch_invariant` (the service, which batches callers together): only backends whose output for a passage
+    does not depend on its batch-mates. A named backend that cannot be used raises BackendError naming it and
+    listing the valid choices; the default falls back instead, and `fallback_reason` says why, for the one log
+    line the caller writes.
     """
     if requested is None or requested == "":
-        return _default_backend(config, path)
+        return _default_backend(config, path, batch_invariant)
     if not isinstance(requested, str):
         raise BackendError(f"backend must be a string, one of {', '.join(BACKENDS)}; got {type(requested).__name__}")
     if requested not in BACKENDS:
@@ -191,15 +214,20 @@ def choose_backend(config: dict, path: Path | None, requested: str | None = None
     why = unavailable_reason(requested, path)
     if why is None and require_qualified:
         why = offered(config)[requested] or flags_missing(config, requested)
+    if why is None and batch_invariant:
+        why = batch_variance(config, requested)
+        if why is not None:
+            why += ", and the service merges callers' passages into shared batches"
     if why is not None:
-        valid = choices(config, path) if require_qualified else [n for n in BACKENDS if unavailable_reason(n, path) is None]
+        valid = (choices(config, path, batch_invariant=batch_invariant) if require_qualified
+                 else [n for n in BACKENDS if unavailable_reason(n, path) is None])
         raise BackendError(f"backend {requested!r} is not available for this model: {why}; choose one of {', '.join(valid)}")
     return Choice(requested)
 
 
-def _default_backend(config: dict, path: Path | None) -> Choice:
-    recorded = config.get("backends", {}).get("default")
-    valid = [n for n in choices(config, path) if n not in OPT_IN]
+def _default_backend(config: dict, path: Path | None, batch_invariant: bool = False) -> Choice:
+    recorded = config.get("backends", {}).get("serving_default" if batch_invariant else "default")
+    valid = [n for n in choices(config, path, batch_invariant=batch_invariant) if n not in OPT_IN]
     if recorded is None or recorded in valid:
         return Choice(recorded or REFERENCE)
     # The recorded default was measured on another machine (e.g. one with bf16 units or other int8 kernels).
@@ -207,13 +235,14 @@ def _default_backend(config: dict, path: Path | None) -> Choice:
     if recorded not in BACKENDS:
         why = f"{recorded!r} is not a backend this code knows"
     else:
-        why = usable_reason(config, path, recorded) or f"{recorded} runs only when named"
+        why = usable_reason(config, path, recorded, batch_invariant=batch_invariant) or f"{recorded} runs only when named"
     return Choice(fallback, f"default backend {recorded} not used: {why}; using {fallback}, the next fastest qualified backend")
 
 
-def resolve_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True) -> str:
+def resolve_backend(config: dict, path: Path | None, requested: str | None = None, *, require_qualified: bool = True,
+                    batch_invariant: bool = False) -> str:
     """The name `choose_backend` picks (for callers that only check, without logging a fallback)."""
-    return choose_backend(config, path, requested, require_qualified=require_qualified).name
+    return choose_backend(config, path, requested, require_qualified=require_qualified, batch_invariant=batch_invariant).name
 
 
 def sha256(file: Path) -> str:

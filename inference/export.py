@@ -3,10 +3,11 @@
 For each backend (inference/backends.py) the artifact's config gets, under "backends":
 label agreement with fp32 per axis on every corpus passage, dev macro-F1 and its drop in points,
 passages/s at each batch size on this machine, the fastest batch size and token budget, the CPU flags
-that chose its kernels (KERNEL_FLAGS), for bf16-compiled its warm-up, and for ONNX files their sha256
-and the logit tolerance the load-time check allows. A backend below its bar (backends.bar: agreement
-and dev macro-F1 drop) is recorded but not offered; the default is the fastest one that passes,
-bf16-compiled excepted (it runs only when named).
+that chose its kernels (KERNEL_FLAGS), for bf16-compiled its warm-up, for ONNX files their sha256 and the
+logit tolerance the load-time check allows, and its batch invariance (inference/invariance.py). A backend
+below its bar (backends.bar: agreement and dev macro-F1 drop) is recorded but not offered; the default is
+the fastest one that passes, bf16-compiled excepted (it runs only when named), and the serving default the
+fastest one that passes and is batch-invariant (the service batches callers together).
 
 int8: dynamic per-channel quantisation of every MatMul/Attention first. If that loses agreement, the
 matrix multiplies whose quantisation moves the logits most (measured one at a time on training
@@ -34,6 +35,7 @@ from inference.backends import (BACKENDS, MAX_MACRO_F1_DROP_POINTS, MIN_AGREEMEN
                                REFERENCE, bar, default_threads, onnx_forward, onnx_session, qualification_failure,
                                qualified_flags, sha256, unavailable_reason)
 from inference.bench import latency, search_batch_size
+from inference.invariance import batch_invariance
 from inference.machine import machine_info
 from inference.predictor import Predictor
 from labels.dataset import corpus_rows, gold_ids
@@ -53,6 +55,7 @@ class ExportConfig:
     num_threads: int = 0  # 0: every CPU this process may use
     speed_passages: int = 64
     sensitivity_passages: int = 48
+    invariance_passages: int = 200
     search_rounds: int = 3  # each batch size timed this many times, interleaved; its best counts
     batch_sizes: tuple[int, ...] = BATCH_SIZES
     opset: int = 17
@@ -61,7 +64,7 @@ class ExportConfig:
         if isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 0:
             raise ValueError(f"num_threads must be 0 (all CPUs) or a positive integer, got {self.num_threads!r}")
         self.num_threads = self.num_threads or default_threads()
-        for name in ("speed_passages", "sensitivity_passages", "search_rounds", "opset"):
+        for name in ("speed_passages", "sensitivity_passages", "invariance_passages", "search_rounds", "opset"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         self.batch_sizes = tuple(sorted(set(self.batch_sizes)))
@@ -181,6 +184,13 @@ def measure_speed(predictor: Predictor, texts: list[str], config: ExportConfig) 
     }
 
 
+def _invariance_note(record: dict) -> str:
+    if record["invariant"]:
+        return "batch-invariant"
+    return (f"NOT batch-invariant (probabilities move by up to {record['max_prob_diff']:.2g} with other batch-mates, "
+            f"{record['label_flips']} label changes): not served behind the service's batcher")
+
+
 def _check_texts(texts: list[str], lengths: list[int], n: int) -> list[str]:
     """n passages spread over the length range, longest included, so the load check covers padding and truncation."""
     order = np.argsort(lengths, kind="stable")
@@ -222,6 +232,7 @@ class _Export:
         self.dev_gold = gold_ids([r for r in rows if r.split == dev_split], self.axes)
         self.calibration = _sample([r.text for r in rows if r.split in train_splits] or self.texts, config.sensitivity_passages)
         self.speed_texts = _sample(self.texts, config.speed_passages)
+        self.invariance_texts = _sample(self.texts, config.invariance_passages)
         self.reference = Predictor(artifact, backend=REFERENCE, num_threads=config.num_threads, batch_size=QUALIFY_BATCH_SIZE)
         self.ref_logits, _ = self.reference.logits(self.texts)
         self.check = _check_texts(self.texts, self.reference.token_lengths(self.texts), CHECK_TEXTS)
@@ -258,6 +269,7 @@ class _Export:
         record["load_tolerance"] = round(2 * diff + 0.01, 4)
         failure = qualification_failure(record, name)
         record.update(passes=failure is None, failure=failure)
+        record["batch_invariance"] = batch_invariance(predictor, self.invariance_texts)
         return record
 
     def report(self, name: str, record: dict) -> None:
@@ -265,7 +277,8 @@ class _Export:
         warm = f" (compiled in {record['warmup_s']:.1f} s when loaded)" if record.get("warmup_s") else ""
         self.log(f"{name:<13} agreement {agree}; dev macro-F1 drop {record['dev_macro_f1_drop_points']:.2f} pt; "
                  f"{record['passages_per_s']} passages/s at batch {record['batch_size']}{warm}; "
-                 f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}")
+                 f"{'offered' if record['passes'] else 'NOT offered: ' + str(record['failure'])}; "
+                 + _invariance_note(record["batch_invariance"]))
 
     def not_available(self, names, shown: str, why: str) -> None:
         for name in names:
@@ -299,10 +312,15 @@ class _Export:
     def finish(self, started: float) -> dict:
         """Record the default (the fastest backend that passes) and save the config."""
         self.backends["default"] = pick_default(self.results)
+        passing = [n for n in BACKENDS if self.results.get(n, {}).get("passes") and n not in OPT_IN]
+        invariant = [n for n in passing if self.results[n]["batch_invariance"]["invariant"]] or [REFERENCE]
+        self.backends["serving_default"] = max(invariant, key=lambda n: self.results.get(n, {}).get("passages_per_s") or 0.0)
         self.backends["seconds"] = round(time.perf_counter() - started, 1)
         self.artifact.config["backends"] = self.backends
         write_config(self.path, self.artifact.config)
-        self.log(f"default backend: {self.backends['default']} (fastest that passes); export took {self.backends['seconds']:.0f} s")
+        self.log(f"default backend: {self.backends['default']} (fastest that passes); for the service: "
+                 f"{self.backends['serving_default']} (fastest that passes and is batch-invariant); "
+                 f"export took {self.backends['seconds']:.0f} s")
         return self.backends
 
 

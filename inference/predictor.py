@@ -171,6 +171,11 @@ def headline(seg: Segmentation) -> Dropped | None:
                key=lambda d: d.start, default=None)
 
 
+def document_texts(spans: list, title: Dropped | None) -> list[str]:
+    """What a document is scored on: its passages, then its headline if it has one."""
+    return [s.text for s in spans] + ([title.text] if title else [])
+
+
 def document_label(mean: np.ndarray, labels: list[str], absent: str | None, absent_share: float = DocumentRule.absent_share) -> str:
     """The document's label from its weighted-mean probabilities: the absent label needs `absent_share`."""
     if absent is None or mean[labels.index(absent)] >= absent_share:
@@ -307,18 +312,22 @@ class Predictor:
             results.append(rec)
         return results
 
-    def score_document(self, text: str) -> tuple[list, Dropped | None, list[dict]]:
-        """Segment an article and score it: (passages, headline or None, predictions of passages then headline)."""
+    @staticmethod
+    def segment_document(text: str) -> tuple[list, Dropped | None]:
+        """An article's passages and headline (or None); an InputError if it holds no passage."""
         if not isinstance(text, str):
             raise InputError(f"text must be a string, got {type(text).__name__}")
         if not text.strip():
             raise InputError("text is empty or whitespace only")
         seg = segment(text)
-        spans = seg.passages
-        if not spans:
+        if not seg.passages:
             raise InputError("no passage found in text: it holds only headings, bylines or other lines shorter than a paragraph")
-        title = headline(seg)
-        return spans, title, self.predict([s.text for s in spans] + ([title.text] if title else []))
+        return seg.passages, headline(seg)
+
+    def score_document(self, text: str) -> tuple[list, Dropped | None, list[dict]]:
+        """Segment an article and score it: (passages, headline or None, predictions of passages then headline)."""
+        spans, title = self.segment_document(text)
+        return spans, title, self.predict(document_texts(spans, title))
 
     def predict_document(self, text: str, *, rule: DocumentRule | None = None) -> dict:
         """Segment an article, score each passage and aggregate to document labels by the artifact's DocumentRule.

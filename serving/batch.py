@@ -1,11 +1,13 @@
 """`framing score`: score a JSONL, CSV or Parquet file of passages (or whole articles) into another.
 
 Nothing is lost and nothing is written twice:
-- rows are read in chunks; bad rows (invalid JSON, missing/empty/non-string text, repeated id) go
-  to an errors file with their line number and reason, and the run goes on (`strict` stops it);
+- rows are read in chunks; bad rows (invalid JSON, missing/empty/non-string text, text that is not valid
+  Unicode, repeated id, in `documents` mode an article with no passage in it) go to an errors file with
+  their line number and reason, and the run goes on (`strict` stops it);
 - each scored chunk is committed to `<output>.parts/` with an atomic rename, and the final file is
   assembled (again atomically) only at the end, so a crash never leaves a torn output;
-- a rerun resumes: rows whose ids are already in the parts folder or the existing output are skipped.
+- a rerun resumes: rows whose ids are already in the parts folder or the existing output are skipped, and
+  so are rows already reported as bad.
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ def file_format(path: Path) -> str:
     return fmt
 
 
+def _not_unicode(value: str) -> str | None:
+    """Why `value` cannot be written as UTF-8 (a lone surrogate from a JSON escape such as \\ud800), or None."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        return f"holds an unpaired surrogate {value[e.start]!r} at character {e.start}, which is not valid Unicode"
+    return None
+
+
 def check_record(line: int, record: object, text_field: str, id_field: str) -> Row:
     """One parsed input record as a Row: its id (the line when it has none) and text, or the reason it is bad."""
     if not isinstance(record, dict):
@@ -67,6 +78,8 @@ def check_record(line: int, record: object, text_field: str, id_field: str) -> R
     rid = line if rid is None or rid == "" else rid
     if isinstance(rid, (dict, list)):
         return Row(line, None, None, f"field {id_field!r} must be a string or number")
+    if isinstance(rid, str) and _not_unicode(rid):
+        return Row(line, None, None, f"field {id_field!r} {_not_unicode(rid)}")
     if text_field not in record or record[text_field] is None:
         return Row(line, rid, None, f"missing field {text_field!r}")
     text = record[text_field]
@@ -74,6 +87,8 @@ def check_record(line: int, record: object, text_field: str, id_field: str) -> R
         return Row(line, rid, None, f"field {text_field!r} must be a string, got {type(text).__name__}")
     if not text.strip():
         return Row(line, rid, None, f"field {text_field!r} is empty")
+    if _not_unicode(text):
+        return Row(line, rid, None, f"field {text_field!r} {_not_unicode(text)}")
     return Row(line, rid, text)
 
 
@@ -151,6 +166,10 @@ def _key(rid: object) -> str:
     return str(rid)
 
 
+def _record_line(kind: str, value: dict) -> str:
+    return json.dumps({"kind": kind, kind if kind == "error" else "record": value}, ensure_ascii=False) + "\n"
+
+
 class _Parts:
     """The chunks a run has committed to `<output>.parts/`: which ids are scored, which bad lines reported, what comes next."""
 
@@ -169,15 +188,18 @@ class _Parts:
         self.next_chunk = 1 + max((int(c.stem.split("-")[1]) for c in chunk_files), default=0)
 
     @classmethod
-    def open(cls, output_path: Path, overwrite: bool) -> "_Parts":
-        """The parts folder beside the output, started afresh or resumed (an earlier complete output counts as chunk 0)."""
+    def open(cls, output_path: Path, errors_path: Path, overwrite: bool) -> "_Parts":
+        """The parts folder beside the output, started afresh or resumed (an earlier complete output and its errors count as chunk 0)."""
         folder = output_path.with_name(output_path.name + ".parts")
         if overwrite:
             shutil.rmtree(folder, ignore_errors=True)
             output_path.unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         if output_path.exists() and not (folder / "chunk-000000.jsonl").exists():
-            previous = [json.dumps({"kind": "row", "record": r}, ensure_ascii=False) + "\n" for r in _read_output_ids(output_path)]
+            previous = [_record_line("row", r) for r in _read_output_ids(output_path)]
+            if errors_path.exists():
+                errors = [json.loads(line) for line in errors_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                previous = [_record_line("error", e) for e in errors] + previous
             _commit(folder / "chunk-000000.jsonl", previous)
         return cls(folder)
 
@@ -187,12 +209,24 @@ class _Parts:
             self.next_chunk += 1
 
 
-def _scored_lines(predictor, rows: list[Row], documents: bool) -> list[str]:
-    """The rows scored (whole articles when `documents`), as chunk lines."""
+def _scored(predictor, rows: list[Row], documents: bool, strict: bool, source: Path) -> tuple[list[str], list[dict]]:
+    """The rows scored (whole articles when `documents`) as chunk lines, and the rows the predictor refused."""
     if not rows:
-        return []
-    preds = [predictor.predict_document(r.text) for r in rows] if documents else predictor.predict([r.text for r in rows])
-    return [json.dumps({"kind": "row", "record": {"id": r.id, **p}}, ensure_ascii=False) + "\n" for r, p in zip(rows, preds)]
+        return [], []
+    if not documents:
+        preds = predictor.predict([r.text for r in rows])
+        return [_record_line("row", {"id": r.id, **p}) for r, p in zip(rows, preds)], []
+    from inference.predictor import InputError
+
+    lines, refused = [], []
+    for r in rows:
+        try:
+            lines.append(_record_line("row", {"id": r.id, **predictor.predict_document(r.text)}))
+        except InputError as e:  # e.g. an article with no passage in it: one bad row, not a failed run
+            if strict:
+                raise BatchError(f"{source}:{r.line}: {e} (--strict stops at the first bad row)") from None
+            refused.append({"line": r.line, "id": r.id, "reason": str(e)})
+    return lines, refused
 
 
 def _check_paths(input_path: Path, output_path: Path, chunk_size: int) -> str:
@@ -213,7 +247,7 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
     input_path, output_path = Path(input_path), Path(output_path)
     out_fmt = _check_paths(input_path, output_path, chunk_size)
     errors_path = Path(errors_path) if errors_path else output_path.with_name(output_path.stem + ".errors.jsonl")
-    parts = _Parts.open(output_path, overwrite)
+    parts = _Parts.open(output_path, errors_path, overwrite)
     summary = Summary(output=str(output_path), errors=str(errors_path))
     started = time.perf_counter()
     bar = tqdm(desc=f"scoring {input_path.name}", unit="row", disable=not progress, dynamic_ncols=True)
@@ -230,6 +264,10 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
             summary.skipped += 1
             bar.update(1)
             continue
+        if row.error is None and row.line in parts.errored:  # refused by the predictor in an earlier run
+            summary.rejected += 1
+            bar.update(1)
+            continue
         if row.error is not None:
             if strict:
                 bar.close()
@@ -240,9 +278,9 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
             continue
         pending.append(row)
         if len(pending) >= chunk_size:
-            _flush(parts, predictor, pending, bad, documents, summary, bar)
+            _flush(parts, predictor, pending, bad, documents, summary, bar, strict=strict, source=input_path)
             pending, bad = [], []
-    _flush(parts, predictor, pending, bad, documents, summary, bar)
+    _flush(parts, predictor, pending, bad, documents, summary, bar, strict=strict, source=input_path)
     bar.close()
     _assemble(parts.folder, output_path, out_fmt, errors_path, predictor.axes, documents)
     shutil.rmtree(parts.folder)
@@ -250,11 +288,14 @@ def score_file(input_path: Path, output_path: Path, predictor, *, text_field: st
     return summary
 
 
-def _flush(parts: _Parts, predictor, rows: list[Row], bad: list[dict], documents: bool, summary: Summary, bar) -> None:
-    """Score the pending rows and commit them with the bad rows met since the last chunk."""
-    lines = [json.dumps({"kind": "error", "error": e}, ensure_ascii=False) + "\n" for e in bad]
-    parts.commit(lines + _scored_lines(predictor, rows, documents))
-    summary.scored += len(rows)
+def _flush(parts: _Parts, predictor, rows: list[Row], bad: list[dict], documents: bool, summary: Summary, bar, *,
+           strict: bool, source: Path) -> None:
+    """Score the pending rows and commit them with the bad rows met since the last chunk (in line order)."""
+    scored, refused = _scored(predictor, rows, documents, strict, source)
+    errors = sorted(bad + refused, key=lambda e: e["line"])
+    parts.commit([_record_line("error", e) for e in errors] + scored)
+    summary.scored += len(rows) - len(refused)
+    summary.rejected += len(refused)
     bar.update(len(rows) + len(bad))
 
 

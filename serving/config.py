@@ -5,8 +5,9 @@
     FRAMING_MAX_CHARS           characters per text                       (default: 20,000)
     FRAMING_MAX_DOCUMENT_CHARS  characters per /classify_document article (default: 200,000)
     FRAMING_MAX_BODY_BYTES      request body size; larger bodies get 413  (default: 2 MiB)
-    FRAMING_MAX_CONCURRENCY     requests in flight; more get 429          (default: 32)
-    FRAMING_TIMEOUT             seconds per request; slower ones get 504  (default: 60)
+    FRAMING_MAX_CONCURRENCY     requests admitted at once, running or queued; more get 429 with Retry-After (default: 512)
+    FRAMING_TIMEOUT             seconds per request, queueing included; slower ones get 504 (default: 60)
+    FRAMING_GRACE_PERIOD        seconds a stopping server lets admitted requests finish (default: 30)
     FRAMING_MAX_BATCH_SIZE      texts the adaptive batcher merges into one predictor call (default: 128)
     FRAMING_BACKEND             fp32, bf16, bf16-native, bf16-compiled, onnx-fp32 or onnx-int8 (default: the fastest
                                 that passed `framing export` and runs on this CPU; bf16-compiled only when named)
@@ -32,16 +33,18 @@ from serving.model_store import LATEST
 DEFAULT_MODEL = LATEST
 TRAIN_HINT = "train one with `framing train`"
 ENV_PREFIX = "FRAMING_"
-# Numeric settings: field -> (minimum, maximum); `timeout` is in seconds, the others are counts.
+# Numeric settings: field -> (minimum, maximum); SECONDS are numbers of seconds, the others are counts.
 LIMITS = {
     "max_texts": (1, 10_000),
     "max_chars": (1, 1_000_000),
     "max_document_chars": (1, 10_000_000),
     "max_body_bytes": (1024, 1 << 30),
-    "max_concurrency": (1, 10_000),
+    "max_concurrency": (1, 100_000),
     "timeout": (0.1, 3600.0),
+    "grace_period": (0.0, 3600.0),
     "max_batch_size": (2, 4096),
 }
+SECONDS = ("timeout", "grace_period")
 # Checked first, as before the numeric limits, when several settings are wrong at once.
 _FIRST = ("model", "backend")
 
@@ -91,7 +94,7 @@ def _setting_error(message: str) -> PydanticCustomError:
 
 def _range_message(name: str, value: object) -> str:
     low, high = LIMITS[name]
-    if name == "timeout":
+    if name in SECONDS:
         return f"{name} ({env_var(name)}) must be a number of seconds from {low:g} to {high:g}, got {value!r}"
     return f"{name} ({env_var(name)}) must be an integer from {low:,} to {high:,}, got {value!r}"
 
@@ -106,8 +109,9 @@ class Settings(BaseSettings):
     max_chars: int = 20_000
     max_document_chars: int = 200_000
     max_body_bytes: int = 2 * 1024 * 1024
-    max_concurrency: int = 32
+    max_concurrency: int = 512  # holds 256 concurrent clients with room to spare
     timeout: float = 60.0
+    grace_period: float = 30.0
     max_batch_size: int = 128
     backend: str = ""  # empty: the default recorded by `framing export` (fp32 if never exported)
 
@@ -140,7 +144,7 @@ class Settings(BaseSettings):
     @classmethod
     def _in_range(cls, value: object, info: ValidationInfo) -> object:
         name = info.field_name
-        number = float if name == "timeout" else int
+        number = float if name in SECONDS else int
         if isinstance(value, str):
             try:
                 value = number(value.replace("_", ""))
@@ -212,3 +216,27 @@ def locate_model(source: str) -> Path:
     except ArtifactError as e:
         raise ModelNotFoundError(f"no usable model: {e}") from None
     return path
+
+
+def model_reference(source: str):
+    """A BentoML model reference for a model-store tag (so `bentoml build` packs the model), or None for a folder.
+
+    Raises ModelNotFoundError (one line naming `framing train`) if the tag is not in the local store: BentoML
+    would otherwise look for it on BentoCloud and fail with a message about a cloud context.
+    """
+    if _looks_like_path(source):
+        return None
+    import bentoml
+    from bentoml.exceptions import BentoMLException, NotFound
+
+    try:
+        reference = bentoml.models.BentoModel(source)
+    except (ValueError, BentoMLException) as e:
+        raise ModelNotFoundError(f"{env_var('model')}={source!r} is neither an artifact folder nor a valid BentoML model tag "
+                                 f"(name:version, e.g. news-framing:latest): {e}") from None
+    try:
+        bentoml.models.get(reference.tag)
+    except NotFound:
+        raise ModelNotFoundError(f"no trained model: {source} is not in the BentoML model store; {TRAIN_HINT} "
+                                 "(it registers the model there) or set FRAMING_MODEL to an artifact folder") from None
+    return reference

@@ -1,6 +1,6 @@
 """ASGI middleware in front of the BentoML service.
 
-RequestGuardMiddleware   refuses pickle content types (415) and bodies over the size limit (413) before
+RequestGuardMiddleware   refuses POST bodies that are not JSON, pickle included (415), and bodies over the size limit (413) before
                          anything parses them: it checks Content-Length, then counts the bytes actually
                          received (chunked bodies have no Content-Length) and hands the app a body it
                          has already measured.
@@ -29,11 +29,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def send_json(send: Send, status: int, payload: dict) -> None:
+async def send_json(send: Send, status: int, payload: dict, *, headers: list[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps(payload).encode("utf-8")
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
 class RequestGuardMiddleware:
@@ -52,7 +57,8 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         content_type = _header(scope, b"content-type") or ""
-        if "pickle" in content_type.lower():
+        if scope.get("method") == "POST" and content_type and not _json_media_type(content_type):
+            # Pickle is never unpickled, and a form or multipart body is not what the API reads.
             await send_json(send, 415, {"error": f"content type {content_type!r} is not accepted; send application/json"})
             return
         length = _header(scope, b"content-length")

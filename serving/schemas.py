@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 from pydantic_core import PydanticCustomError
 
 from labels.schema import load_schema
+from labels.segment import MIN_WORDS
 from serving.config import Settings
 
 
@@ -34,10 +35,25 @@ def _not_blank(text: str) -> str:
     return text
 
 
-def text_type(max_chars: int, what: str) -> Any:
-    """A non-blank string of at most max_chars characters."""
-    return Annotated[str, Field(max_length=max_chars, json_schema_extra={"pattern": r"\S"}, description=f"{what}: not blank, at most {max_chars:,} characters"),
+# White space as Python's str.split() and str.strip() see it, spelled out for the schema's (ECMA-262) patterns:
+# their \s also counts U+FEFF and misses U+001C-U+001F and U+0085.
+SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{SPACE}]"
+
+
+def text_type(max_chars: int, what: str, *, pattern: str = NOT_BLANK, rule: str = "not blank") -> Any:
+    """A non-blank string of at most max_chars characters; `pattern` and `rule` are what the schema says of it."""
+    return Annotated[str, Field(max_length=max_chars, json_schema_extra={"pattern": pattern},
+                                description=f"{what}: {rule}, at most {max_chars:,} characters"),
                      AfterValidator(_not_blank)]
+
+
+# An article needs a passage: a line of six words or more (labels/segment.py MIN_WORDS) that is not a heading,
+# byline or boilerplate. The schema says six words (every accepted article has them); the segmenter decides the
+# rest, answering 422.
+ARTICLE_PATTERN = f"[^{SPACE}]+(?:[{SPACE}]+[^{SPACE}]+){{{MIN_WORDS - 1}}}"  # six words: necessary, not sufficient
+ARTICLE_RULE = ("at least one paragraph: a line of six words or more that reads as body text (one that ends a sentence); "
+                "an article with none, only headings, bylines or boilerplate, gets 422")
 
 
 def request_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]]:
@@ -69,7 +85,7 @@ def request_models(settings: Settings) -> tuple[type[BaseModel], type[BaseModel]
         """One whole article; it is cut into passages, each classified, and the article labelled."""
 
         model_config = ConfigDict(extra="forbid")
-        text: text_type(settings.max_document_chars, "the article")  # type: ignore[valid-type]
+        text: text_type(settings.max_document_chars, "the article", pattern=ARTICLE_PATTERN, rule=ARTICLE_RULE)  # type: ignore[valid-type]
 
     return ClassifyRequest, DocumentRequest
 

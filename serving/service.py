@@ -1,35 +1,33 @@
 """The HTTP service: `bentoml serve serving.service:FramingService` (binds 127.0.0.1:3000 unless --host/--port).
 
-Two BentoML services, BentoML's pattern for adaptive batching behind an API with more than one parameter:
+One BentoML service in one worker process. It loads the model once through `Predictor`, validates
+requests (ids, size limits), and hands their texts to an in-process batcher (serving/batcher.py) that
+merges concurrent callers into shared forward passes; documents are segmented here and their passages
+join the same batches. No second process and no internal HTTP hop: this replaced a design with a
+batchable model service in a worker process of its own, which measured slower (README, "The service
+as users run it").
 
-- `ModelWorker` loads the trained artifact once through `Predictor` and exposes it: a batchable
-  list-in/list-out `predict`, so concurrent callers share forward passes, and `predict_document`.
-  It runs in its own worker process and is reachable only by `FramingService` (a private socket).
-- `FramingService` is what clients call: `/classify` and `/classify_document`, with request
-  validation, ids, size limits and traffic limits. It does no prediction of its own.
-
-(A batchable method called from the same service goes back through the HTTP middleware, so each
-request would hold two of the `max_concurrency` slots and answer 429 long before the limit.)
-
-Settings come from FRAMING_* environment variables (serving/config.py). If no model is found,
-`bentoml serve` stops before starting any worker, with one line naming `framing train`.
+The model is a BentoML model reference on the service (FRAMING_MODEL's tag, `news-framing:latest` by
+default), so `bentoml build` packs it into the bento; FRAMING_MODEL may instead name an artifact folder,
+for development. Admission (429 with Retry-After beyond FRAMING_MAX_CONCURRENCY requests) and draining
+on SIGTERM are in serving/traffic.py. If no model is found, `bentoml serve` stops before starting any
+worker, with one line naming `framing train`.
 """
 
-import asyncio
 import logging
-
-import aiohttp
 
 import bentoml
 from bentoml.exceptions import BentoMLException
 from starlette.responses import JSONResponse
 
-from serving.config import ConfigError, ModelNotFoundError, Settings, locate_model
+from serving.batcher import Batcher
+from serving.config import ConfigError, ModelNotFoundError, Settings, locate_model, model_reference
 from serving.middleware import ErrorMessageMiddleware, RequestGuardMiddleware
+from serving.openapi import OpenAPIMiddleware, corrected
 from serving.schemas import DocumentPrediction, Prediction, request_models
+from serving.traffic import Traffic, TrafficMiddleware, drain_on_signals
 
 logger = logging.getLogger("bentoml.service")
-INTERNAL_RETRIES = 2
 
 
 class StartupError(BentoMLException, RuntimeError):
@@ -38,14 +36,20 @@ class StartupError(BentoMLException, RuntimeError):
 
 try:
     SETTINGS = Settings.from_env()
-except ConfigError as e:
+    MODEL = model_reference(SETTINGS.model)  # None when FRAMING_MODEL is an artifact folder
+except (ConfigError, ModelNotFoundError) as e:
     raise StartupError(str(e)) from None
 
 ClassifyRequest, DocumentRequest = request_models(SETTINGS)
+TRAFFIC = Traffic(max_requests=SETTINGS.max_concurrency)
 
 
-@bentoml.service(traffic={"timeout": SETTINGS.timeout}, workers=1)
-class ModelWorker:
+# No BentoML max_concurrency: it refuses at once, without Retry-After; TrafficMiddleware admits and queues instead.
+@bentoml.service(traffic={"timeout": SETTINGS.timeout}, http={"host": "127.0.0.1"}, workers=1)
+class FramingService:
+    if MODEL is not None:
+        model_ref = MODEL  # a BentoML model reference: `bentoml build` records its version and the bento carries it
+
     @bentoml.on_deployment
     def check_model() -> None:
         """Runs once in the `bentoml serve` process, before any worker starts."""
@@ -53,83 +57,74 @@ class ModelWorker:
         from inference.backends import BackendError, resolve_backend
 
         try:
-            path = locate_model(SETTINGS.model)
-            resolve_backend(read_config(path), path, SETTINGS.backend or None)
+            path = locate_model(model_source())
+            resolve_backend(read_config(path), path, SETTINGS.backend or None, batch_invariant=True)
         except (ModelNotFoundError, BackendError) as e:
             raise StartupError(str(e)) from None
 
     def __init__(self) -> None:
+        from inference.artifact import read_config
+        from inference.backends import choose_backend
         from inference.predictor import Predictor
 
-        path = locate_model(SETTINGS.model)  # ModelNotFoundError: one line naming `framing train`
+        path = locate_model(model_source())  # ModelNotFoundError: one line naming `framing train`
+        # Callers share batches, so only a backend whose output for a passage does not depend on its batch-mates.
+        choice = choose_backend(read_config(path), path, SETTINGS.backend or None, batch_invariant=True)
+        if choice.fallback_reason:
+            logger.warning(choice.fallback_reason)
         # Any compiling (bf16-compiled) happens here, before /readyz answers 200, never in a request.
-        self.predictor = Predictor.from_artifact(path, backend=SETTINGS.backend or None)
-        p = self.predictor
+        self.predictor = p = Predictor.from_artifact(path, backend=choice.name)
+        self.batcher = Batcher(p.predict, max_batch_size=SETTINGS.max_batch_size)
+        TRAFFIC.retry_after = self.batcher.seconds_to_clear
         warm = f", compiled in {p.warmup_s:.1f} s" if p.warmup_s else ""
         logger.info("loaded model %s from %s (backend %s, batch size %d, %d threads%s)", p.version, path,
                     p.backend, p.batch_size, p.num_threads, warm)
 
-    @bentoml.api(batchable=True, max_batch_size=SETTINGS.max_batch_size, max_latency_ms=int(SETTINGS.timeout * 1000))
-    def predict(self, texts: list[str]) -> list[dict]:
-        return self.predictor.predict(texts)
-
-    @bentoml.api
-    def predict_document(self, text: str) -> dict:
-        from inference.predictor import InputError
-
-        try:
-            return self.predictor.predict_document(text)
-        except InputError as e:  # e.g. no passage in the text: the caller's problem, not a crash
-            return {"error": str(e)}
-
-
-@bentoml.service(
-    traffic={"timeout": SETTINGS.timeout, "max_concurrency": SETTINGS.max_concurrency},
-    http={"host": "127.0.0.1"},  # BentoML's default is 0.0.0.0; pass --host to expose it
-    workers=1,
-)
-class FramingService:
-    model = bentoml.depends(ModelWorker)
-
     @bentoml.on_startup
-    async def wait_for_model(self) -> None:
-        """Hold start-up (so /readyz is not 200) until the model worker has loaded the model."""
-        if not hasattr(self.model, "is_ready"):  # in-process dependency (bentoml serve --development)
-            return
-        while True:
-            try:
-                if await self.model.is_ready(timeout=5):
-                    return
-            except Exception:  # not listening yet, or busy loading
-                pass
-            await asyncio.sleep(0.2)
-
-    async def _call(self, name: str, arg):
-        if not hasattr(self.model, "to_async"):
-            return await asyncio.to_thread(getattr(self.model, name), arg)
-        for attempt in range(INTERNAL_RETRIES + 1):
-            try:
-                return await getattr(self.model.to_async, name)(arg)
-            except aiohttp.ClientConnectionError:
-                # Under sustained load the model worker closes a kept-alive connection just as the
-                # client reuses it; nothing was processed, and prediction is idempotent: send it again.
-                if attempt == INTERNAL_RETRIES:
-                    raise
+    async def drain_before_stopping(self) -> None:
+        """SIGTERM/SIGINT: refuse new requests, finish admitted ones within FRAMING_GRACE_PERIOD, then stop."""
+        drain_on_signals(TRAFFIC, SETTINGS.grace_period)
 
     @bentoml.api(input_spec=ClassifyRequest)
     async def classify(self, texts: list[str], ids: list | None = None) -> list[Prediction]:
         """Classify passages: per text, each axis's label and calibrated probabilities, in request order."""
-        predictions = await self._call("predict", texts)
+        predictions = await self.batcher.predict(texts)
         return [{"id": i, **p} for i, p in zip(ids if ids is not None else range(len(texts)), predictions)]
 
     @bentoml.api(input_spec=DocumentRequest)
     async def classify_document(self, text: str) -> DocumentPrediction:
         """Classify an article: its passages, and per axis the article's label and supporting passages."""
-        result = await self._call("predict_document", text)
-        if "error" in result:
-            return JSONResponse({"error": f"text: {result['error']}"}, status_code=422)
+        from inference.predictor import InputError, document_texts
+
+        try:
+            spans, title = self.predictor.segment_document(text)
+        except InputError as e:  # e.g. no passage in the text: the caller's problem, not a crash
+            return JSONResponse({"error": f"text: {e}"}, status_code=422)
+        predictions = await self.batcher.predict(document_texts(spans, title))
+        result = self.predictor.aggregate_document(spans, title, predictions, self.predictor.document_rule)
         return DocumentPrediction.model_validate(result)
 
 
+def model_source() -> str:
+    """Where the model comes from: the exact version a bento was built with when serving one, else FRAMING_MODEL.
+
+    (news-framing:latest in the local store may be a newer model than the one the bento was built and tested with.)
+    """
+    bento = FramingService.bento
+    if MODEL is None or bento is None:
+        return SETTINGS.model
+    carried = [m.tag for m in bento.info.all_models if m.tag.name == MODEL.tag.name]
+    return str(carried[0]) if carried else SETTINGS.model
+
+
+def openapi_document() -> dict:
+    """BentoML's OpenAPI document with the statuses and error bodies the service really returns (serving/openapi.py)."""
+    return corrected(FramingService.openapi_spec.asdict(), api_paths=API_PATHS,
+                     document_paths=frozenset({FramingService.apis["classify_document"].route}))
+
+
+API_PATHS = frozenset(method.route for method in FramingService.apis.values())
+FramingService.add_asgi_middleware(OpenAPIMiddleware, document=openapi_document)
+FramingService.add_asgi_middleware(TrafficMiddleware, traffic=TRAFFIC, paths=API_PATHS)
 FramingService.add_asgi_middleware(RequestGuardMiddleware, max_body_bytes=SETTINGS.max_body_bytes)
 FramingService.add_asgi_middleware(ErrorMessageMiddleware)

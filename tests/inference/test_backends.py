@@ -26,18 +26,6 @@ NEEDS_BF16 = pytest.mark.skipif(not backends.native_bf16(), reason="this CPU has
                                 "bf16-native and bf16-compiled are not offered here, so they are not run")
 
 
-@pytest.fixture(scope="module")
-def exported(tiny_artifact, tmp_path_factory):
-    """The tiny artifact after `framing export`, run the way a user runs it."""
-    folder = tmp_path_factory.mktemp("exported") / "model"
-    shutil.copytree(tiny_artifact, folder)
-    run = subprocess.run([sys.executable, "-m", "framing", "export", "--model", str(folder), "--no-register", "--threads", "1"],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert "default backend:" in run.stderr
-    return folder
-
-
 @pytest.fixture
 def copy_of(tmp_path):
     def copy(folder):

@@ -166,3 +166,53 @@ def test_the_command_line_as_a_user_runs_it(tmp_path, tiny_artifact):
     strict = subprocess.run([sys.executable, "-m", "framing", "score", str(src), str(tmp_path / "o2.csv"), "--model",
                              str(tiny_artifact), "--strict"], capture_output=True, text=True, timeout=300)
     assert strict.returncode == 1 and "in.jsonl:2: field 'text' is empty" in strict.stderr
+    # --documents: an article under the minimum length is one bad row, reported with its line; the run goes on.
+    docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": "short", "text": "Troops arrive."}, {"id": "long", "text": "\n\n".join(TEXTS[:3])}])
+    run = subprocess.run([sys.executable, "-m", "framing", "score", str(docs), str(tmp_path / "docs.out.jsonl"), "--model",
+                          str(tiny_artifact), "--documents"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "scored 1 rows, rejected 1" in run.stderr
+    assert [r["id"] for r in read_output(tmp_path / "docs.out.jsonl")] == ["long"]
+    (error,) = read_output(tmp_path / "docs.out.errors.jsonl")
+    assert (error["line"], error["id"]) == (1, "short") and "no passage" in error["reason"]
+
+
+def test_a_bad_row_of_any_kind_does_not_stop_the_run(tmp_path, predictor):
+    # A lone surrogate (a JSON escape no UTF-8 file can hold) in a text or an id used to crash the tokenizer or the writer.
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": TEXTS[0]}, '{"id": "b", "text": "bad \\ud800 text"}',
+                                              '{"id": "\\udfff", "text": "fine text"}', {"id": "c", "text": TEXTS[1]}])
+    summary = score_file(src, tmp_path / "out.jsonl", predictor, progress=False)
+    assert (summary.scored, summary.rejected) == (2, 2)
+    errors = read_output(tmp_path / "out.errors.jsonl")
+    assert [e["line"] for e in errors] == [2, 3] and all("unpaired surrogate" in e["reason"] for e in errors)
+
+
+def test_an_article_with_no_passage_is_reported_and_not_scored_again_on_resume(tmp_path, predictor):
+    article = "\n\n".join(TEXTS[:2])
+    src = write_jsonl(tmp_path / "docs.jsonl", [{"id": 1, "text": article}, {"id": 2, "text": "Troops arrive."},
+                                                {"id": 3, "text": article}, {"id": 4, "text": article}])
+
+    class Counting:
+        axes, version = predictor.axes, predictor.version
+
+        def __init__(self, crash_at: int = 0):
+            self.texts, self.crash_at = [], crash_at
+
+        def predict_document(self, text):
+            self.texts.append(text)
+            if len(self.texts) == self.crash_at:
+                raise KeyboardInterrupt
+            return predictor.predict_document(text)
+
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        score_file(src, out, Counting(crash_at=4), documents=True, chunk_size=1, progress=False)
+    resumed = Counting()
+    summary = score_file(src, out, resumed, documents=True, chunk_size=1, progress=False)
+    assert resumed.texts == [article]  # only row 4: the short article was reported before the interruption
+    assert (summary.scored, summary.rejected, summary.skipped) == (1, 1, 2)
+    assert [r["id"] for r in read_output(out)] == [1, 3, 4]
+    (error,) = read_output(tmp_path / "out.errors.jsonl")
+    assert (error["line"], error["id"]) == (2, 2) and "no passage" in error["reason"]
+    again = Counting()
+    assert score_file(src, out, again, documents=True, progress=False).rejected == 1 and again.texts == []

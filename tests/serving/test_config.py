@@ -5,7 +5,8 @@ import pytest
 from serving.config import ConfigError, Settings
 
 DEFAULTS = {"model": "news-framing:latest", "max_texts": 64, "max_chars": 20_000, "max_document_chars": 200_000,
-            "max_body_bytes": 2 * 1024 * 1024, "max_concurrency": 32, "timeout": 60.0, "max_batch_size": 128, "backend": ""}
+            "max_body_bytes": 2 * 1024 * 1024, "max_concurrency": 512, "timeout": 60.0, "grace_period": 30.0, "max_batch_size": 128,
+            "backend": ""}
 
 
 def test_defaults_and_blank_variables():
@@ -26,7 +27,7 @@ def test_values_are_read_trimmed_and_round_trip_through_the_environment():
 def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch):
     monkeypatch.setenv("FRAMING_MAX_CONCURRENCY", "3")
     assert Settings.from_env().max_concurrency == 3 and Settings().max_concurrency == 3
-    assert Settings.from_env({}).max_concurrency == 32  # a given mapping replaces the environment
+    assert Settings.from_env({}).max_concurrency == 512  # a given mapping replaces the environment
 
 
 @pytest.mark.parametrize("env, message", [
@@ -36,6 +37,7 @@ def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch):
     ({"FRAMING_MAX_BODY_BYTES": "10"}, "max_body_bytes (FRAMING_MAX_BODY_BYTES) must be an integer from 1,024 to 1,073,741,824, got 10"),
     ({"FRAMING_MAX_BATCH_SIZE": "1"}, "max_batch_size (FRAMING_MAX_BATCH_SIZE) must be an integer from 2 to 4,096, got 1"),
     ({"FRAMING_TIMEOUT": "0.01"}, "timeout (FRAMING_TIMEOUT) must be a number of seconds from 0.1 to 3600, got 0.01"),
+    ({"FRAMING_GRACE_PERIOD": "-1"}, "grace_period (FRAMING_GRACE_PERIOD) must be a number of seconds from 0 to 3600, got -1"),
     ({"FRAMING_TIMEOUT": "nan"}, "timeout (FRAMING_TIMEOUT) must be a number of seconds from 0.1 to 3600, got nan"),
     ({"FRAMING_BACKEND": "int4"}, "backend (FRAMING_BACKEND) must be one of fp32, bf16, bf16-native, bf16-compiled, onnx-fp32, onnx-int8 or empty for the exported default, got 'int4'"),
     # Several wrong: the backend is named first, as before.

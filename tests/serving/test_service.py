@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
+import tarfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -204,39 +210,55 @@ def test_32_concurrent_clients_all_get_their_own_answers(server, predictor):
             assert r.json()[0][axis]["label"] == want[axis]["label"]
 
 
-SLOW_LOAD = """
+SLOW_HOOK = """
 import os
 import sys
 import time
 
-if os.environ.get("FRAMING_TEST_SLOW_LOAD"):
+if os.environ.get("FRAMING_TEST_SLOW_LOAD") or os.environ.get("FRAMING_TEST_SLOW_PREDICT"):
     import inference.predictor
 
     load = inference.predictor.Predictor.from_artifact.__func__
+    predict = inference.predictor.Predictor.predict
 
     def slow_load(cls, path, **kwargs):
         print("readiness test: the model loads slowly", file=sys.stderr, flush=True)
-        time.sleep(float(os.environ["FRAMING_TEST_SLOW_LOAD"]))
+        time.sleep(float(os.environ.get("FRAMING_TEST_SLOW_LOAD") or 0))
         return load(cls, path, **kwargs)
 
+    def slow_predict(self, texts, **kwargs):
+        time.sleep(float(os.environ.get("FRAMING_TEST_SLOW_PREDICT") or 0))
+        return predict(self, texts, **kwargs)
+
     inference.predictor.Predictor.from_artifact = classmethod(slow_load)
+    inference.predictor.Predictor.predict = slow_predict
 """
 
 
-def test_not_ready_until_the_model_is_loaded(tmp_path, bentoml_home):
-    # The model worker takes 8 s longer to load (a sitecustomize hook in every process of the server), so a
-    # /readyz that answered 200 before the worker had loaded the model would do so long before its log line.
+def slow_env(tmp_path: Path, **variables: str) -> dict[str, str]:
+    """Environment that slows the server's model (a sitecustomize hook in every process of the server)."""
     hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(SLOW_LOAD)
-    env = {"BENTOML_HOME": str(bentoml_home), "FRAMING_MODEL": "", "FRAMING_TEST_SLOW_LOAD": "8",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
-    server = start_server(tmp_path, env)
-    try:
-        assert "the model loads slowly" in server.log_when_ready
-        assert "loaded model" in server.log_when_ready  # the worker's line, written before /readyz first said 200
-    finally:
-        server.stop()
+    hook.mkdir(exist_ok=True)
+    (hook / "sitecustomize.py").write_text(SLOW_HOOK)
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")])), **variables}
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory, bentoml_home):
+    """The service with a model 5 s slower to load and every forward pass 2 s slower; test_sigterm_... stops it."""
+    tmp_path = tmp_path_factory.mktemp("slow")
+    env = slow_env(tmp_path, BENTOML_HOME=str(bentoml_home), FRAMING_MODEL="", FRAMING_TEST_SLOW_LOAD="5",
+                   FRAMING_TEST_SLOW_PREDICT="2")
+    s = start_server(tmp_path, env)
+    yield s
+    s.stop()
+
+
+def test_not_ready_until_the_model_is_loaded(slow_server):
+    # The model takes 5 s longer to load, so a /readyz that answered 200 before the worker had loaded the
+    # model would do so long before its log line.
+    assert "the model loads slowly" in slow_server.log_when_ready
+    assert "loaded model" in slow_server.log_when_ready  # the worker's line, written before /readyz first said 200
 
 
 def test_health_metrics_and_openapi(server):
@@ -254,6 +276,22 @@ def test_health_metrics_and_openapi(server):
     assert schemas["ClassifyRequest"]["properties"]["texts"]["maxItems"] == 40
 
 
+def test_the_openapi_document_tells_the_truth(server):
+    # Schemathesis with every check, from the served /docs.json: statuses, error bodies, what the schema admits is served.
+    repo = Path(__file__).resolve().parents[2]
+    run = subprocess.run([str(Path(sys.executable).with_name("schemathesis")), "--no-color", "--config-file",
+                          str(repo / "schemathesis.toml"), "run", server.url + "/docs.json", "--checks", "all",
+                          "--max-examples", "25", "--seed", "18"], capture_output=True, text=True, timeout=600)
+    shown = re.sub(r"(\S{120})\S{200,}", r"\1...", run.stdout)  # generated bodies can be 200,000 characters
+    assert run.returncode == 0, shown[-8000:] + run.stderr[-2000:]
+    spec = server.get("/docs.json").json()
+    for path in ("/classify", "/classify_document"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "413", "415", "429", "503", "504"} <= set(responses)
+        assert responses["429"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert "422" in spec["paths"]["/classify_document"]["post"]["responses"]
+
+
 def test_binds_to_loopback_only(server):
     port = int(server.url.rsplit(":", 1)[1])
     listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True)
@@ -263,17 +301,73 @@ def test_binds_to_loopback_only(server):
     assert addresses == {"127.0.0.1"}
 
 
-def test_busy_server_answers_429_and_slow_requests_504(tmp_path, tiny_artifact):
+def test_256_concurrent_clients_with_default_limits_are_all_answered(server):
+    # The shared server keeps the default FRAMING_MAX_CONCURRENCY: requests beyond the model's pace queue, not 429.
+    async def clients() -> list[int]:
+        async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=256)) as http:
+            responses = await asyncio.gather(*(http.post(server.url + "/classify", json={"texts": [f"Passage {i}: shells by rail."]})
+                                              for i in range(256)))
+        return [r.status_code for r in responses]
+
+    statuses = asyncio.run(clients())
+    assert statuses == [200] * 256, sorted(set(statuses))
+
+
+def test_full_server_answers_429_with_retry_after_and_slow_requests_504(tmp_path, tiny_artifact):
     s = start_server(tmp_path, {"FRAMING_MAX_CONCURRENCY": "1", "FRAMING_TIMEOUT": "0.1",
                                 "FRAMING_MAX_TEXTS": "64", "FRAMING_MAX_CHARS": "20000"},
                      args=["--model", str(tiny_artifact)])
     try:
         slow = {"texts": [f"word{i} " * 2500 for i in range(64)]}  # ~1 MB of text to tokenise: well over 0.1 s
         with ThreadPoolExecutor(4) as pool:
-            statuses = sorted(r.status_code for r in pool.map(lambda _: s.post("/classify", slow), range(4)))
+            responses = list(pool.map(lambda _: s.post("/classify", slow), range(4)))
+        statuses = sorted(r.status_code for r in responses)
         assert 429 in statuses and 504 in statuses, statuses
+        for r in responses:
+            assert "error" in r.json()
+            if r.status_code == 429:
+                assert int(r.headers["Retry-After"]) >= 1 and "FRAMING_MAX_CONCURRENCY" in r.json()["error"]
     finally:
         s.stop()
+
+
+def test_sigterm_drains_in_flight_requests_then_everything_stops(slow_server):
+    # Each forward pass takes 2 s longer, so the 16 requests are still in flight when SIGTERM arrives.
+    s = slow_server
+    processes = s.processes()
+    assert len(processes) >= 3  # framing serve, the BentoML arbiter, its worker
+    with ThreadPoolExecutor(16) as pool:
+        answers = [pool.submit(s.post, "/classify", {"texts": [f"Passage {i}: the shells arrived by rail."]}) for i in range(16)]
+        wait_until(lambda: in_progress(s) == 16, timeout=30)
+        os.kill(s.proc.pid, signal.SIGTERM)
+        wait_until(lambda: s.get("/readyz").status_code == 503, timeout=10)  # draining, not yet stopped
+        refused = s.post("/classify", {"texts": ["One more passage."]})
+        statuses = [a.result().status_code for a in answers]
+    assert statuses == [200] * 16
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+    assert s.proc.wait(timeout=60) == 0
+    assert not [p for p in processes if p.is_running() and p.status() != "zombie"]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", s.port), timeout=5).close()
+    with socket.socket() as probe:  # free for the next server (as servers do, reusing it despite TIME_WAIT connections)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", s.port))
+        probe.listen()
+
+
+def in_progress(s: Server) -> float:
+    """Requests to /classify the server is working on, from its Prometheus metrics."""
+    for line in s.get("/metrics").text.splitlines():
+        if line.startswith("bentoml_service_request_in_progress{") and 'endpoint="/classify"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_until(condition, *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true after {timeout} s"
+        time.sleep(0.05)
 
 
 def test_missing_model_fails_at_startup_with_one_line(tmp_path):
@@ -292,3 +386,28 @@ def test_bentoml_serve_without_a_model_in_the_store_names_the_train_command(tmp_
     assert r.returncode != 0
     assert "framing train" in r.stderr + r.stdout
     assert "Traceback" not in r.stderr
+
+
+def test_bentoml_build_packs_the_registered_model(bentoml_home, tmp_path):
+    # The service references the model (news-framing:latest), so the bento records that exact version and carries
+    # it wherever it goes (export, containerize); nothing is downloaded.
+    env = {**os.environ, "BENTOML_HOME": str(bentoml_home), "FRAMING_MODEL": "", "BENTOML_DO_NOT_TRACK": "True"}
+
+    def bentoml(*args: str) -> str:
+        run = subprocess.run([sys.executable, "-m", "bentoml", *args], cwd=Path(__file__).resolve().parents[2], env=env,
+                             capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    tag = bentoml("build", "--output", "tag").strip().splitlines()[-1].removeprefix("__tag__:")
+    model = json.loads(bentoml("models", "get", "news-framing:latest", "--output", "json"))
+    version = f"{model['name']}:{model['version']}"
+    bento = json.loads(bentoml("get", tag, "--output", "json"))
+    assert [m["tag"] for service in bento["services"] for m in service["models"]] == [version]
+    folder = bentoml_home / "bentos" / tag.replace(":", "/")
+    assert (folder / "src" / "serving" / "service.py").is_file() and not (folder / "src" / "tests").exists()
+    assert "torch==2.13.0" in (folder / "env" / "python" / "requirements.txt").read_text().splitlines()
+    bentoml("export", tag, str(tmp_path / "framing.bento"))
+    with tarfile.open(tmp_path / "framing.bento") as archive:
+        names = set(archive.getnames())
+    assert f"./models/{model['name']}/{model['version']}/model.safetensors" in names
