@@ -203,7 +203,7 @@ def bench_backend(path: Path, name: str, texts: list[str], latency_texts: list[s
     load_s = time.perf_counter() - t0
     predictor.predict(latency_texts[:4], batch_size=1)  # warm-up
     # load_s includes warmup_s: what a process starting this backend waits before its first answer.
-    result = {"load_s": round(load_s, 2), "warmup_s": predictor.warmup_s,
+    result = {"load_s": round(load_s, 2), "warmup_s": round(predictor.warmup_s, 3),
               "batch1": latency(lambda t: predictor.predict([t], batch_size=1), latency_texts)}
     search = search_batch_size(predictor, search_texts, config.batch_sizes, config.search_rounds)
     start = time.perf_counter()

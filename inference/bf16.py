@@ -78,7 +78,8 @@ def warm_up(forward, pad_id: int = 0) -> float:
             mask[0, tokens // 2:] = 0
             input_ids[0, tokens // 2:] = pad_id
         forward(input_ids, mask)
-    return round(time.perf_counter() - start, 2)
+    # Unrounded: with torch's on-disk compile cache warm it can take well under 10 ms, and 0 would read as "none".
+    return time.perf_counter() - start
 
 
 def compiler_missing() -> str | None:

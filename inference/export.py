@@ -255,7 +255,7 @@ class _Export:
         self.artifact.config["backends"] = self.backends
         predictor = Predictor(self.artifact, backend=name, num_threads=self.config.num_threads, require_qualified=False)
         if predictor.warmup_s:
-            record["warmup_s"] = predictor.warmup_s
+            record["warmup_s"] = round(predictor.warmup_s, 3)
         record.update(measure_speed(predictor, self.speed_texts, self.config))
         # Dynamic int8 scales activations per batch, so labels can depend on batching: qualify as it will be served.
         logits, _ = predictor.logits(self.texts, batch_size=record["batch_size"], max_batch_tokens=record["max_batch_tokens"])
