@@ -7,22 +7,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from inference.predictor import Predictor
 from serving.batch import BatchError, read_rows, score_file
 
 from ..conftest import PASSAGES
+from .conftest import write_jsonl
 
 TEXTS = [t for t, _, _ in PASSAGES]
 
-
-@pytest.fixture(scope="module")
-def predictor(tiny_artifact):
-    return Predictor.from_artifact(tiny_artifact)
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
-    return path
 
 
 def read_output(path):

@@ -15,12 +15,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from inference.artifact import ArtifactError, folder_sha256
-from inference.predictor import Predictor
 from serving.batch import BatchError, score_file
 from serving.spark_batch import (LOAD_LOG_ENV, ShippedModel, SparkScoreConfig, SparkUnavailable, input_format, require_spark,
                                  verified_folder)
 
 from ..conftest import PASSAGES
+from .conftest import write_jsonl
 
 TEXTS = [t for t, _, _ in PASSAGES]
 # pyspark warns about pandas 3 on every mapInPandas; the conversions used here are tested below.
@@ -49,15 +49,6 @@ def spark(tmp_path_factory):
     yield session
     session.stop()
 
-
-@pytest.fixture(scope="module")
-def predictor(tiny_artifact):
-    return Predictor.from_artifact(tiny_artifact)
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
-    return path
 
 
 def read_jsonl(path):
