@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from inference.artifact import read_config
-from inference.backends import BackendError, resolve_backend
+from inference.backends import OPT_IN, BackendError, resolve_backend
 from inference.invariance import MAX_PROB_DIFF, batch_invariance
 from inference.predictor import Predictor
 
@@ -32,7 +32,8 @@ def test_export_records_invariance_and_the_serving_default_is_the_fastest_invari
     for name, r in record["results"].items():
         if r["available"]:
             assert r["batch_invariance"]["passages"] > 0 and isinstance(r["batch_invariance"]["invariant"], bool), name
-    fit = [n for n, r in record["results"].items() if r["passes"] and r["batch_invariance"]["invariant"]]
+    # bf16-compiled runs only when named (OPT_IN), in the service as elsewhere.
+    fit = [n for n, r in record["results"].items() if r["passes"] and r["batch_invariance"]["invariant"] and n not in OPT_IN]
     assert record["serving_default"] == max(fit, key=lambda n: record["results"][n]["passages_per_s"])
 
 
