@@ -116,10 +116,11 @@ def _train(args) -> int:
 
 def _teacher_views(config, root: Path) -> int:
     """How many stored teacher views a training run will add (for the time estimate only)."""
-    from training.distill import META_FILE, TEACHER_DIR
+    from training.distill import META_FILE
+    from training.train import teacher_folder
 
-    folder = Path(config.teacher) if config.teacher not in ("auto", "none") else Path(root) / TEACHER_DIR.name
-    if config.teacher == "none" or not (folder / META_FILE).exists() or not config.distill_views:
+    folder = teacher_folder(config, root)
+    if folder is None or not (folder / META_FILE).exists() or not config.distill_views:
         return 0
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
     return min(meta.get("views", 0), meta.get("passages", 0) * config.distill_views)

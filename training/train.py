@@ -258,6 +258,7 @@ def _train_epoch(model: FramingModel, ids, examples: _Examples, loss_fns, optimi
             out = model(input_ids=input_ids, attention_mask=mask)
         loss = _batch_loss(out, batch, examples, loss_fns, config)
         if not loss.requires_grad:  # views only, and the teacher's weight is 0: nothing to learn from this batch
+            scheduler.step()  # the schedule still counts it, so the learning rate decays as planned
             continue
         optimizer.zero_grad()
         loss.backward()
@@ -344,14 +345,20 @@ def _artifact_config(config: TrainConfig, run: _Run, temperatures: dict, calibra
     }
 
 
-def resolve_teacher(config: TrainConfig, axes: dict[str, list[str]], corpus_root: Path = LABELS_DIR) -> Teacher | None:
-    """The teacher a run learns from: under "auto" the corpus's teacher/ folder if `framing teach` wrote one."""
+def teacher_folder(config: TrainConfig, corpus_root: Path = LABELS_DIR) -> Path | None:
+    """The teacher folder a run reads: none for "none"; under "auto" the corpus's teacher/ if `framing teach` wrote one."""
     if config.teacher == "none":
         return None
     if config.teacher == "auto":
         folder = Path(corpus_root) / TEACHER_DIR.name
-        return load_teacher(folder, axes) if (folder / META_FILE).exists() else None
-    return load_teacher(Path(config.teacher), axes)
+        return folder if (folder / META_FILE).exists() else None
+    return Path(config.teacher)
+
+
+def resolve_teacher(config: TrainConfig, axes: dict[str, list[str]], corpus_root: Path = LABELS_DIR) -> Teacher | None:
+    """The teacher a run learns from (see `teacher_folder`), read and checked against the schema's axes."""
+    folder = teacher_folder(config, corpus_root)
+    return None if folder is None else load_teacher(folder, axes)
 
 
 def _distillation_record(teacher: Teacher | None, examples: _Examples, config: TrainConfig, corpus_root: Path) -> dict | None:
