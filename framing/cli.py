@@ -158,7 +158,7 @@ def _evaluate(args) -> int:
     from training.evaluate import evaluate, format_evaluation
 
     result = evaluate(args.model, seed_folds=not args.no_seed_folds, training_seeds=args.training_seeds, root=args.root,
-                      backend=args.backend)
+                      backend=args.backend, num_threads=args.num_threads)
     write_json(result, args.out)
     print(format_evaluation(result))
     print(f"wrote {args.out}")
@@ -368,6 +368,7 @@ def _add_evaluate(sub, backends: str) -> None:
     p.add_argument("--training-seeds", type=int, default=1, metavar="N",
                    help="also retrain the recipe with N-1 more seeds and report the test spread (default 1: the artifact alone)")
     p.add_argument("--backend", help=f"one of {backends} for the artifact's own figures (default: the one `framing export` chose)")
+    p.add_argument("--num-threads", type=int, help="CPU threads for the retrainings (default: the artifact's training setting)")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_evaluate)
 

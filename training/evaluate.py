@@ -130,18 +130,21 @@ def training_seed_spread(config: TrainConfig, corpus, rows: list[CorpusRow], own
 
 
 def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int = 1, progress: bool = True,
-             root: Path = LABELS_DIR, make_model=None, backend: str | None = None) -> dict:
+             root: Path = LABELS_DIR, make_model=None, backend: str | None = None, num_threads: int | None = None) -> dict:
     """All evaluation figures for a trained artifact, as one JSON-ready dict.
 
     `training_seeds` > 1 retrains the artifact's recipe with more seeds and reports the test spread.
     `make_model` returns a fresh (tokenizer, model) for each leave-one-out or extra-seed training; by
-    default the artifact's own base model (tests pass a tiny random BERT).
+    default the artifact's own base model (tests pass a tiny random BERT). `num_threads` overrides the
+    artifact's thread count for those trainings (one thread each leaves a core for other work).
     """
     if isinstance(training_seeds, bool) or not isinstance(training_seeds, int) or training_seeds < 1:
         raise ValueError(f"training_seeds must be an integer of at least 1 (1: the artifact alone), got {training_seeds!r}")
     started = time.perf_counter()
     predictor = Predictor.from_artifact(artifact_dir, backend=backend)
     cfg = dict(predictor.config["training_config"])
+    if num_threads is not None:
+        cfg["num_threads"] = num_threads
     config = TrainConfig(**cfg)
     axes = predictor.axes
     corpus = load_corpus(root)

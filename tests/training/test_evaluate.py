@@ -43,18 +43,20 @@ def test_evaluate_reports_test_baseline_documents_and_seed_folds(corpus_root, tm
     train(config, load_corpus(corpus_root), out_dir=artifact, tokenizer=tokenizer, model=tiny_model(), progress=False,
           corpus_root=corpus_root)
 
-    excluded, teachers = [], []
+    excluded, teachers, threads = [], [], []
     real_train = train_module.train
 
     def spy(cfg, corpus, **kw):
         excluded.append(cfg.exclude_docs)
         teachers.append(cfg.teacher)
+        threads.append(cfg.num_threads)
         return real_train(cfg, corpus, **kw)
 
     monkeypatch.setattr("training.evaluate.train", spy)
-    result = evaluate(artifact, root=corpus_root, progress=False, make_model=lambda: (tokenizer, tiny_model()))
+    result = evaluate(artifact, root=corpus_root, progress=False, make_model=lambda: (tokenizer, tiny_model()), num_threads=2)
     assert excluded == [("seed-1",), ("seed-2",)]  # each seed article is held out from its own model
     assert teachers == ["none", "none"]  # the stored teacher saw every seed article
+    assert threads == [2, 2]  # the caller's thread count, not the artifact's (1)
     for axis in ("risk_framing", "motive_framing"):
         assert result["test"]["model"][axis]["n"] == len(PASSAGES)
         assert result["test"]["baseline"][axis]["n"] == len(PASSAGES)
