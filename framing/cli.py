@@ -132,11 +132,12 @@ def _teach(args) -> int:
     from training.distill import teach
     from training.train import TrainConfig
 
-    predictor = Predictor.from_artifact(args.teacher, backend=args.backend, num_threads=args.threads)
+    teachers = [Predictor.from_artifact(path, backend=args.backend, num_threads=args.threads) for path in args.teacher]
     rows = corpus_rows(load_corpus(args.root), TrainConfig().train_splits)
-    print(f"scoring {len(rows)} training passages and up to {args.views} views of each with {predictor.version} "
-          f"({predictor.backend}); a base-size encoder takes several minutes on 2 cores", file=sys.stderr)
-    meta = teach(predictor, rows, args.out, views_per_passage=args.views, seed=args.seed, corpus_root=args.root,
+    names = ", ".join(f"{t.version} ({t.backend})" for t in teachers)
+    print(f"scoring {len(rows)} training passages and up to {args.views} views of each with {names}; "
+          "a base-size encoder takes several minutes on 2 cores", file=sys.stderr)
+    meta = teach(teachers, rows, args.out, views_per_passage=args.views, seed=args.seed, corpus_root=args.root,
                  command=" ".join(["framing", *sys.argv[1:]]))
     print(f"wrote {args.out}: teacher logits on {meta['passages']} passages and {meta['views']} views")
     return 0
@@ -349,7 +350,8 @@ def _add_teach(sub, backends: str) -> None:
     from training.distill import TEACHER_DIR
 
     p = sub.add_parser("teach", help="store a trained teacher's logits on the training passages and views of them")
-    p.add_argument("--teacher", type=Path, required=True, help="the teacher's artifact folder (from `framing train --base-model ...`)")
+    p.add_argument("--teacher", type=Path, required=True, action="append",
+                   help="the teacher's artifact folder (from `framing train --base-model ...`); repeat it for an ensemble, whose logits are averaged")
     p.add_argument("--out", type=Path, default=TEACHER_DIR, help="where the logits go (default: labels/teacher, read by `framing train`)")
     p.add_argument("--views", type=int, default=3, help="views per training passage to score (default %(default)s)")
     p.add_argument("--seed", type=int, default=13)

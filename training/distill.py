@@ -79,22 +79,29 @@ def transfer_views(rows: list[CorpusRow], *, per_passage: int, seed: int) -> lis
     return out
 
 
-def teach(predictor: Predictor, rows: list[CorpusRow], out_dir: Path = TEACHER_DIR, *, views_per_passage: int = 3,
-          seed: int = 13, corpus_root: Path = LABELS_DIR, command: str = "", progress: bool = True) -> dict:
-    """Score the training rows and their views with the teacher; write teacher.json and logits.jsonl; return the meta."""
+def teach(teachers: Predictor | list[Predictor], rows: list[CorpusRow], out_dir: Path = TEACHER_DIR, *,
+          views_per_passage: int = 3, seed: int = 13, corpus_root: Path = LABELS_DIR, command: str = "",
+          progress: bool = True) -> dict:
+    """Score the training rows and their views with the teacher; write teacher.json and logits.jsonl; return the meta.
+
+    Several teachers make an ensemble: their logits are averaged (each fine-tune errs on different passages,
+    so the mean is a better soft label than either alone).
+    """
+    teachers = [teachers] if isinstance(teachers, Predictor) else list(teachers)
+    if not teachers:
+        raise ValueError("teach needs at least one teacher artifact")
+    for other in teachers[1:]:
+        if other.axes != teachers[0].axes:
+            raise ValueError(f"teachers {teachers[0].version} and {other.version} have different axes: "
+                             f"{teachers[0].axes} vs {other.axes}; an ensemble needs one schema")
     splits = sorted({r.split for r in rows})
     if any(s.startswith("coverage_") or s in ("dev", "test") for s in splits):
         raise ValueError(f"the transfer set must hold training passages only, got splits {splits}")
     views = transfer_views(rows, per_passage=views_per_passage, seed=seed)
     records = [{"source_id": r.id, "view": "passage", "text": r.text} for r in rows] + views
     texts = [r["text"] for r in records]
-    logits = {a: [] for a in predictor.axes}
-    step = 256
-    for start in tqdm(range(0, len(texts), step), desc="teacher logits", unit="chunk", disable=not progress):
-        chunk, _ = predictor.logits(texts[start:start + step])
-        for a in logits:
-            logits[a].append(chunk[a])
-    logits = {a: np.concatenate(v) for a, v in logits.items()}
+    per_teacher = [_all_logits(t, texts, progress) for t in teachers]
+    logits = {a: np.mean([z[a] for z in per_teacher], axis=0) for a in teachers[0].axes}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / LOGITS_FILE, "w", encoding="utf-8") as f:
@@ -103,17 +110,34 @@ def teach(predictor: Predictor, rows: list[CorpusRow], out_dir: Path = TEACHER_D
                     "text": rec["text"] if rec["view"] != "passage" else None,
                     "logits": {a: [round(float(x), 5) for x in logits[a][i]] for a in logits}}
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
-    meta = _teacher_meta(predictor, rows, records, views_per_passage, seed, corpus_root, command)
+    meta = _teacher_meta(teachers, rows, records, views_per_passage, seed, corpus_root, command)
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return meta
 
 
-def _teacher_meta(predictor: Predictor, rows, records, views_per_passage, seed, corpus_root, command) -> dict:
-    config = predictor.config
+def _all_logits(predictor: Predictor, texts: list[str], progress: bool) -> dict[str, np.ndarray]:
+    """One teacher's raw logits on every text, in chunks so the progress bar moves."""
+    logits = {a: [] for a in predictor.axes}
+    step = 256
+    for start in tqdm(range(0, len(texts), step), desc=f"teacher logits ({predictor.version})", unit="chunk",
+                      disable=not progress):
+        chunk, _ = predictor.logits(texts[start:start + step])
+        for a in logits:
+            logits[a].append(chunk[a])
+    return {a: np.concatenate(v) for a, v in logits.items()}
+
+
+def _teacher_meta(teachers: list[Predictor], rows, records, views_per_passage, seed, corpus_root, command) -> dict:
+    first = teachers[0]
+    members = [{"teacher_version": t.version, "base_model": t.config.get("base_model"), "metrics": t.config.get("metrics", {}),
+                "train_seconds": t.config.get("train_seconds"), "temperatures": t.temperatures} for t in teachers]
     return {
-        "teacher_version": predictor.version, "base_model": config.get("base_model"),
-        "teacher_metrics": config.get("metrics", {}), "teacher_train_seconds": config.get("train_seconds"),
-        "axes": predictor.axes, "temperatures": predictor.temperatures, "corpus_fingerprint": corpus_fingerprint(corpus_root),
+        # One teacher keeps the single-teacher fields as they were; an ensemble joins the versions with "+".
+        "teacher_version": "+".join(t.version for t in teachers), "base_model": first.config.get("base_model"),
+        "teacher_metrics": first.config.get("metrics", {}) if len(teachers) == 1 else {},
+        "teacher_train_seconds": sum(t.config.get("train_seconds") or 0 for t in teachers),
+        "teachers": members, "axes": first.axes, "temperatures": first.temperatures,
+        "corpus_fingerprint": corpus_fingerprint(corpus_root),
         "splits": sorted({r.split for r in rows}), "passages": len(rows), "views": len(records) - len(rows),
         "views_per_passage": views_per_passage, "seed": seed, "command": command,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine_info(),

@@ -64,6 +64,22 @@ def test_stored_logits_are_the_teachers(teacher_folder):
     np.testing.assert_allclose(view["logits"]["risk_framing"], expected["risk_framing"][0], atol=1e-4)
 
 
+def test_an_ensemble_stores_the_mean_of_its_teachers_logits(teacher_folder, tokenizer, tmp_path):
+    folder, first = teacher_folder
+    corpus = make_corpus(n_repeat=2)
+    second = train(TrainConfig(epochs=1, teacher="none", seed=3, **TINY), corpus, tokenizer=tokenizer, model=tiny_model(seed=9),
+                   progress=False)
+    teach([first, second], _train_rows(corpus), tmp_path, views_per_passage=2, progress=False)
+    ensemble = load_teacher(tmp_path, first.axes)
+    assert ensemble.meta["teacher_version"] == f"{first.version}+{second.version}"
+    assert [m["teacher_version"] for m in ensemble.meta["teachers"]] == [first.version, second.version]
+    view = ensemble.views[0]
+    a, _ = first.logits([view["text"]])
+    b, _ = second.logits([view["text"]])
+    assert not np.allclose(a["risk_framing"], b["risk_framing"], atol=1e-3)  # two different teachers, or the test proves nothing
+    np.testing.assert_allclose(view["logits"]["risk_framing"], (a["risk_framing"][0] + b["risk_framing"][0]) / 2, atol=1e-4)
+
+
 def test_a_bad_teacher_file_names_file_and_line(teacher_folder, tmp_path):
     folder, predictor = teacher_folder
     with pytest.raises(TeacherFileError, match="axes"):
