@@ -133,13 +133,17 @@ def _teach(args) -> int:
     from training.train import TrainConfig
 
     teachers = [Predictor.from_artifact(path, backend=args.backend, num_threads=args.threads) for path in args.teacher]
-    rows = corpus_rows(load_corpus(args.root), TrainConfig().train_splits)
+    corpus, config = load_corpus(args.root), TrainConfig()
+    rows = corpus_rows(corpus, config.train_splits)
     names = ", ".join(f"{t.version} ({t.backend})" for t in teachers)
     print(f"scoring {len(rows)} training passages and up to {args.views} views of each with {names}; "
           "a base-size encoder takes several minutes on 2 cores", file=sys.stderr)
     meta = teach(teachers, rows, args.out, views_per_passage=args.views, seed=args.seed, corpus_root=args.root,
-                 command=" ".join(["framing", *sys.argv[1:]]))
+                 command=" ".join(["framing", *sys.argv[1:]]), dev_rows=corpus_rows(corpus, (config.dev_split,)))
     print(f"wrote {args.out}: teacher logits on {meta['passages']} passages and {meta['views']} views")
+    dev = meta["dev"]
+    for version, scores in [*dev["members"].items(), ("stored (mean logits)", dev["stored"])]:
+        print(f"  {config.dev_split} macro-F1 {version}: " + ", ".join(f"{a} {v:.3f}" for a, v in scores.items()))
     return 0
 
 

@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 from inference.machine import machine_info
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR
-from labels.dataset import CorpusRow, corpus_fingerprint
+from labels.dataset import CorpusRow, corpus_fingerprint, gold_ids
+from training.metrics import macro_f1
 
 TEACHER_DIR = LABELS_DIR / "teacher"
 META_FILE, LOGITS_FILE = "teacher.json", "logits.jsonl"
@@ -81,11 +82,12 @@ def transfer_views(rows: list[CorpusRow], *, per_passage: int, seed: int) -> lis
 
 def teach(teachers: Predictor | list[Predictor], rows: list[CorpusRow], out_dir: Path = TEACHER_DIR, *,
           views_per_passage: int = 3, seed: int = 13, corpus_root: Path = LABELS_DIR, command: str = "",
-          progress: bool = True) -> dict:
+          progress: bool = True, dev_rows: list[CorpusRow] | None = None) -> dict:
     """Score the training rows and their views with the teacher; write teacher.json and logits.jsonl; return the meta.
 
     Several teachers make an ensemble: their logits are averaged (each fine-tune errs on different passages,
-    so the mean is a better soft label than either alone).
+    so the mean is a better soft label than either alone). With `dev_rows`, the meta records the averaged
+    logits' dev macro-F1 beside each member's, so an ensemble is kept only where it beats its members.
     """
     teachers = [teachers] if isinstance(teachers, Predictor) else list(teachers)
     if not teachers:
@@ -111,6 +113,8 @@ def teach(teachers: Predictor | list[Predictor], rows: list[CorpusRow], out_dir:
                     "logits": {a: [round(float(x), 5) for x in logits[a][i]] for a in logits}}
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
     meta = _teacher_meta(teachers, rows, records, views_per_passage, seed, corpus_root, command)
+    if dev_rows:
+        meta["dev"] = dev_scores(teachers, dev_rows)
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     return meta
 
@@ -125,6 +129,19 @@ def _all_logits(predictor: Predictor, texts: list[str], progress: bool) -> dict[
         for a in logits:
             logits[a].append(chunk[a])
     return {a: np.concatenate(v) for a, v in logits.items()}
+
+
+def dev_scores(teachers: list[Predictor], rows: list[CorpusRow]) -> dict:
+    """Macro-F1 per axis on `rows` of each teacher and of their averaged logits (the soft labels `teach` stores)."""
+    gold = gold_ids(rows, teachers[0].axes)
+    per_teacher = [t.logits([r.text for r in rows])[0] for t in teachers]
+
+    def score(logits):
+        return {a: round(macro_f1(gold[a], logits[a].argmax(1), len(labels)), 4) for a, labels in teachers[0].axes.items()}
+
+    mean = {a: np.mean([z[a] for z in per_teacher], axis=0) for a in teachers[0].axes}
+    return {"split": sorted({r.split for r in rows}), "n": len(rows),
+            "members": {t.version: score(z) for t, z in zip(teachers, per_teacher)}, "stored": score(mean)}
 
 
 def _teacher_meta(teachers: list[Predictor], rows, records, views_per_passage, seed, corpus_root, command) -> dict:

@@ -8,6 +8,7 @@ import pytest
 from inference.predictor import Predictor
 from labels.dataset import CorpusRow, corpus_rows
 from training.distill import TeacherFileError, load_teacher, passage_views, sentences, teach, transfer_views
+from training.metrics import macro_f1
 from training.train import TrainConfig, train
 
 from ..conftest import PASSAGES, RISK, make_corpus, tiny_model
@@ -69,8 +70,14 @@ def test_an_ensemble_stores_the_mean_of_its_teachers_logits(teacher_folder, toke
     corpus = make_corpus(n_repeat=2)
     second = train(TrainConfig(epochs=1, teacher="none", seed=3, **TINY), corpus, tokenizer=tokenizer, model=tiny_model(seed=9),
                    progress=False)
-    teach([first, second], _train_rows(corpus), tmp_path, views_per_passage=2, progress=False)
+    dev = corpus_rows(corpus, ("coverage_dev",))
+    teach([first, second], _train_rows(corpus), tmp_path, views_per_passage=2, progress=False, dev_rows=dev)
     ensemble = load_teacher(tmp_path, first.axes)
+    gold = [r.label_ids["risk_framing"] for r in dev]
+    mean = (first.logits([r.text for r in dev])[0]["risk_framing"] + second.logits([r.text for r in dev])[0]["risk_framing"]) / 2
+    scores = ensemble.meta["dev"]
+    assert set(scores["members"]) == {first.version, second.version} and scores["n"] == len(dev)
+    assert scores["stored"]["risk_framing"] == round(macro_f1(np.array(gold), mean.argmax(1), len(RISK)), 4)
     assert ensemble.meta["teacher_version"] == f"{first.version}+{second.version}"
     assert [m["teacher_version"] for m in ensemble.meta["teachers"]] == [first.version, second.version]
     view = ensemble.views[0]
