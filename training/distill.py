@@ -146,7 +146,8 @@ def dev_scores(teachers: list[Predictor], rows: list[CorpusRow]) -> dict:
 
 def _teacher_meta(teachers: list[Predictor], rows, records, views_per_passage, seed, corpus_root, command) -> dict:
     first = teachers[0]
-    members = [{"teacher_version": t.version, "base_model": t.config.get("base_model"), "metrics": t.config.get("metrics", {}),
+    members = [{"teacher_version": t.version, "base_model": t.config.get("base_model"), "backend": t.backend,
+                "metrics": t.config.get("metrics", {}),
                 "train_seconds": t.config.get("train_seconds"), "temperatures": t.temperatures} for t in teachers]
     return {
         # One teacher keeps the single-teacher fields as they were; an ensemble joins the versions with "+".

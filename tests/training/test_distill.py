@@ -79,7 +79,8 @@ def test_an_ensemble_stores_the_mean_of_its_teachers_logits(teacher_folder, toke
     assert set(scores["members"]) == {first.version, second.version} and scores["n"] == len(dev)
     assert scores["stored"]["risk_framing"] == round(macro_f1(np.array(gold), mean.argmax(1), len(RISK)), 4)
     assert ensemble.meta["teacher_version"] == f"{first.version}+{second.version}"
-    assert [m["teacher_version"] for m in ensemble.meta["teachers"]] == [first.version, second.version]
+    assert [(m["teacher_version"], m["backend"]) for m in ensemble.meta["teachers"]] == [(first.version, first.backend),
+                                                                                          (second.version, second.backend)]
     view = ensemble.views[0]
     a, _ = first.logits([view["text"]])
     b, _ = second.logits([view["text"]])
