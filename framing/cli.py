@@ -144,8 +144,8 @@ def _teach(args) -> int:
     meta = teach(teachers, rows, args.out, views_per_passage=args.views, seed=args.seed, corpus_root=args.root,
                  command=" ".join(["framing", *sys.argv[1:]]), dev_rows=corpus_rows(corpus, (config.dev_split,)))
     print(f"wrote {args.out}: teacher logits on {meta['passages']} passages and {meta['views']} views")
-    dev = meta["dev"]
-    for version, scores in [*dev["members"].items(), ("stored (mean logits)", dev["stored"])]:
+    dev = meta.get("dev", {"members": {}})  # absent when the corpus has no coverage dev passages
+    for version, scores in [*dev["members"].items(), *([("stored (mean logits)", dev["stored"])] if "stored" in dev else [])]:
         print(f"  {config.dev_split} macro-F1 {version}: " + ", ".join(f"{a} {v:.3f}" for a, v in scores.items()))
     return 0
 

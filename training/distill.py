@@ -102,8 +102,7 @@ def teach(teachers: Predictor | list[Predictor], rows: list[CorpusRow], out_dir:
     views = transfer_views(rows, per_passage=views_per_passage, seed=seed)
     records = [{"source_id": r.id, "view": "passage", "text": r.text} for r in rows] + views
     texts = [r["text"] for r in records]
-    per_teacher = [_all_logits(t, texts, progress) for t in teachers]
-    logits = {a: np.mean([z[a] for z in per_teacher], axis=0) for a in teachers[0].axes}
+    logits = _mean_logits([_all_logits(t, texts, progress) for t in teachers])
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / LOGITS_FILE, "w", encoding="utf-8") as f:
@@ -131,6 +130,11 @@ def _all_logits(predictor: Predictor, texts: list[str], progress: bool) -> dict[
     return {a: np.concatenate(v) for a, v in logits.items()}
 
 
+def _mean_logits(per_teacher: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The ensemble's logits: each axis averaged over the teachers."""
+    return {a: np.mean([z[a] for z in per_teacher], axis=0) for a in per_teacher[0]}
+
+
 def dev_scores(teachers: list[Predictor], rows: list[CorpusRow]) -> dict:
     """Macro-F1 per axis on `rows` of each teacher and of their averaged logits (the soft labels `teach` stores)."""
     gold = gold_ids(rows, teachers[0].axes)
@@ -139,9 +143,8 @@ def dev_scores(teachers: list[Predictor], rows: list[CorpusRow]) -> dict:
     def score(logits):
         return {a: round(macro_f1(gold[a], logits[a].argmax(1), len(labels)), 4) for a, labels in teachers[0].axes.items()}
 
-    mean = {a: np.mean([z[a] for z in per_teacher], axis=0) for a in teachers[0].axes}
     return {"split": sorted({r.split for r in rows}), "n": len(rows),
-            "members": {t.version: score(z) for t, z in zip(teachers, per_teacher)}, "stored": score(mean)}
+            "members": {t.version: score(z) for t, z in zip(teachers, per_teacher)}, "stored": score(_mean_logits(per_teacher))}
 
 
 def _teacher_meta(teachers: list[Predictor], rows, records, views_per_passage, seed, corpus_root, command) -> dict:
