@@ -94,7 +94,8 @@ def _train(args) -> int:
     from training.train import TrainConfig, summary, train, training_precision
 
     overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads",
-                                           "precision", "teacher", "distill_alpha", "distill_temperature", "distill_views")
+                                           "precision", "teacher", "distill_alpha", "distill_temperature", "distill_views",
+                                           "view_fraction")
                  if getattr(args, k) is not None}
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
@@ -123,7 +124,7 @@ def _teacher_views(config, root: Path) -> int:
     if folder is None or not (folder / META_FILE).exists() or not config.distill_views:
         return 0
     meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-    return min(meta.get("views", 0), meta.get("passages", 0) * config.distill_views)
+    return round(config.view_fraction * min(meta.get("views", 0), meta.get("passages", 0) * config.distill_views))
 
 
 def _teach(args) -> int:
@@ -346,7 +347,9 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--teacher", help="auto (default): distil from labels/teacher/ when `framing teach` wrote it; none; or a teacher folder")
     p.add_argument("--distill-alpha", type=float, help="weight of the gold labels against the teacher's (default 0.5)")
     p.add_argument("--distill-temperature", type=float, help="softening of the teacher's logits (default 2)")
-    p.add_argument("--distill-views", type=int, help="views per passage from the teacher's transfer set (default 1)")
+    p.add_argument("--distill-views", type=int, help="views per passage from the teacher's transfer set (default 3)")
+    p.add_argument("--view-fraction", type=float,
+                   help="share of the teacher's views each epoch trains on, drawn afresh every epoch (default: see TrainConfig)")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)

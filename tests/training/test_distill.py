@@ -132,3 +132,31 @@ def test_the_student_learns_what_the_teacher_says_not_only_the_gold(teacher_fold
         student = train(config, corpus, tokenizer=tokenizer, model=tiny_model(), progress=False)
         runs[alpha] = (student.probabilities(texts)["risk_framing"].argmax(1) == RISK.index("alarmist")).mean()
     assert runs[0.0] > 0.9 and runs[1.0] < 0.7
+
+
+def test_each_epoch_keeps_every_gold_passage_and_a_fresh_share_of_the_views():
+    from training.train import _epoch_examples, _Examples
+
+    gold = {"risk_framing": np.array([0, 1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1])}
+    examples = _Examples(texts=[f"t{i}" for i in range(13)], gold=gold, views=10)
+    rng = np.random.default_rng(0)
+    first, second = _epoch_examples(examples, 0.5, rng), _epoch_examples(examples, 0.5, rng)
+    for chosen in (first, second):
+        assert set(range(3)) <= set(chosen.tolist()) and len(chosen) == 3 + 5
+        assert len(set(chosen.tolist())) == len(chosen) and all(0 <= i < 13 for i in chosen)
+    assert set(first.tolist()) != set(second.tolist())  # a new draw each epoch, so every view is seen over the run
+    assert len(_epoch_examples(examples, 1.0, rng)) == 13
+
+
+def test_view_fraction_must_be_a_share():
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(ValueError, match="view_fraction"):
+            TrainConfig(view_fraction=bad)
+
+
+def test_a_student_trained_on_a_share_of_the_views_records_it(teacher_folder, tokenizer, tmp_path):
+    folder, _ = teacher_folder
+    config = TrainConfig(epochs=2, teacher=str(folder), distill_views=3, view_fraction=0.5, **TINY)
+    student = train(config, make_corpus(n_repeat=2), tokenizer=tokenizer, model=tiny_model(), out_dir=tmp_path / "s", progress=False)
+    saved = json.loads((tmp_path / "s" / "framing_config.json").read_text())
+    assert saved["training_config"]["view_fraction"] == 0.5 and student.config["distillation"]["views"] > 0
