@@ -349,7 +349,7 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--distill-temperature", type=float, help="softening of the teacher's logits (default 2)")
     p.add_argument("--distill-views", type=int, help="views per passage from the teacher's transfer set (default 3)")
     p.add_argument("--view-fraction", type=float,
-                   help="share of the teacher's views each epoch trains on, drawn afresh every epoch (default: see TrainConfig)")
+                   help="share of the teacher's views each epoch trains on, drawn afresh every epoch (default 0.5)")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)
