@@ -336,7 +336,7 @@ def _add_train(sub, backends: str) -> None:
     p = sub.add_parser("train", help="fine-tune the two-head classifier and save the artifact folder")
     p.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR, help=f"artifact folder (default: {DEFAULT_MODEL_DIR})")
     p.add_argument("--base-model", help="local model folder or hub id (default: the packaged all-MiniLM-L6-v2)")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=int, help="default 4")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--max-length", type=int, help="tokens per passage; longer passages are truncated")
     p.add_argument("--learning-rate", type=float)
