@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from labels.corpus import LABELS_DIR
+from labels.corpus import LABELS_DIR, TEACHER_DIR
 from serving.model_store import LATEST
 
 DEFAULT_MODEL_DIR = Path("artifacts/model")
@@ -357,8 +357,6 @@ def _add_train(sub, backends: str) -> None:
 
 def _add_teach(sub, backends: str) -> None:
     """`framing teach`."""
-    from training.distill import TEACHER_DIR
-
     p = sub.add_parser("teach", help="store a trained teacher's logits on the training passages and views of them")
     p.add_argument("--teacher", type=Path, required=True, action="append",
                    help="the teacher's artifact folder (from `framing train --base-model ...`); repeat it for an ensemble, whose logits are averaged")

@@ -21,6 +21,7 @@ from labels.schema import Schema, load_schema
 from labels.segment import segment
 
 LABELS_DIR = Path(__file__).parent
+TEACHER_DIR = LABELS_DIR / "teacher"  # a large teacher's stored logits (training/distill.py), read by `framing train`
 SOURCE_KINDS = ("seed", "authored", "coverage")
 ADJUDICATOR = "adjudicator"
 # Percent of authored documents, by a hash of the document id. Authored dev/test are kept for reference;

@@ -123,6 +123,14 @@ def openapi_document() -> dict:
                      document_paths=frozenset({FramingService.apis["classify_document"].route}))
 
 
+def declare_json_responses() -> None:
+    """Both APIs answer JSON: say so once. Otherwise BentoML rebuilds the output's JSON schema on every response
+    just to learn its media type (1.2 ms per response, half the event loop's work per /classify request under load)."""
+    for api in FramingService.apis.values():
+        api.output_spec.media_type = "application/json"
+
+
+declare_json_responses()
 API_PATHS = frozenset(method.route for method in FramingService.apis.values())
 FramingService.add_asgi_middleware(OpenAPIMiddleware, document=openapi_document)
 FramingService.add_asgi_middleware(TrafficMiddleware, traffic=TRAFFIC, paths=API_PATHS)

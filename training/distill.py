@@ -25,11 +25,10 @@ from tqdm.auto import tqdm
 
 from inference.machine import machine_info
 from inference.predictor import Predictor
-from labels.corpus import LABELS_DIR
+from labels.corpus import LABELS_DIR, TEACHER_DIR
 from labels.dataset import CorpusRow, corpus_fingerprint, gold_ids
 from training.metrics import macro_f1
 
-TEACHER_DIR = LABELS_DIR / "teacher"
 META_FILE, LOGITS_FILE = "teacher.json", "logits.jsonl"
 VIEWS = ("drop_lead", "window", "join_next")
 # A sentence ends at . ! or ? (a closing quote or bracket may follow) before a capital, digit or opening quote.

@@ -411,3 +411,29 @@ def test_bentoml_build_packs_the_registered_model(bentoml_home, tmp_path):
     with tarfile.open(tmp_path / "framing.bento") as archive:
         names = set(archive.getnames())
     assert f"./models/{model['name']}/{model['version']}/model.safetensors" in names
+
+
+RENDER_WITHOUT_SCHEMA = """
+import asyncio, sys
+from _bentoml_impl.serde import JSONSerde
+from inference.predictor import Predictor
+from serving.service import FramingService
+
+def refuse(*args, **kwargs):
+    raise AssertionError("JSON schema built while rendering a response")
+
+for api in FramingService.apis.values():
+    api.output_spec.model_json_schema = classmethod(refuse)
+text = "Seoul said the drills would go ahead as planned next week."
+prediction = {"id": 0, **Predictor.from_artifact(sys.argv[1]).predict([text])[0]}
+response = asyncio.run(FramingService.apis["classify"].output_spec.to_http_response([prediction], JSONSerde()))
+print(response.media_type)
+"""
+
+
+def test_responses_are_rendered_without_rebuilding_the_json_schema(tiny_artifact):
+    """BentoML would rebuild the output's JSON schema per response to find its media type (half the event loop's work)."""
+    env = {**os.environ, "FRAMING_MODEL": str(tiny_artifact)}
+    run = subprocess.run([sys.executable, "-c", RENDER_WITHOUT_SCHEMA, str(tiny_artifact)], env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "application/json"
