@@ -1,5 +1,8 @@
 """The command line: user errors end with one line and exit code 2; bugs are not hidden behind that line."""
 
+import subprocess
+import sys
+
 import pytest
 
 import labels.stats
@@ -37,3 +40,12 @@ def test_validate_reads_the_held_out_list_it_is_given(tmp_path, capsys):
     assert "cov-x001.json: source_url https://www.example.org/held/ is held out" in capsys.readouterr().err
     assert main(["corpus", "validate", "--root", str(root), "--held-out", str(tmp_path / "none.txt")]) == 1  # no gold yet
     assert "held-out list not found" in capsys.readouterr().err
+
+
+def test_corpus_commands_do_not_import_the_model_stack():
+    """`framing corpus ...` runs often (annotators, writers): building the parser must not pull in torch or transformers."""
+    code = ("import sys; from framing.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"
