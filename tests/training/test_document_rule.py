@@ -36,7 +36,7 @@ def test_ties_keep_the_default_rule_and_no_documents_keep_it_too(tiny_artifact):
     assert DocumentRule() in GRID
 
 
-def test_training_reads_only_its_dev_split_for_the_rule_and_the_temperatures(tokenizer, tmp_path, monkeypatch):
+def test_training_chooses_the_rule_on_dev_and_train_coverage_and_calibrates_on_dev_only(tokenizer, tmp_path, monkeypatch):
     import training.train as train_module
     from datasets import concatenate_datasets
 
@@ -48,16 +48,21 @@ def test_training_reads_only_its_dev_split_for_the_rule_and_the_temperatures(tok
 
     def spy(split, root):
         asked.append(split)
-        return [{"id": f"d{i}", "text": t, "gold": {"risk_framing": "neutral", "motive_framing": "none"}} for i, t in enumerate(ARTICLES)] \
-            if split == "coverage_dev" else real(split, root)
+        if split not in ("coverage_dev", "train"):
+            return real(split, root)
+        gold = {"risk_framing": "neutral", "motive_framing": "none"}
+        docs = [{"id": f"{split}-{i}", "text": t, "gold": gold, "source_kind": "coverage"} for i, t in enumerate(ARTICLES)]
+        # Authored articles (polished op-eds) in train do not choose the rule for real coverage.
+        return docs + [{"id": f"{split}-authored", "text": ARTICLES[0], "gold": gold, "source_kind": "authored"}]
 
     monkeypatch.setattr(train_module, "documents_of", spy)
     config = train_module.TrainConfig(base_model="tiny-random-bert", epochs=1, batch_size=4, max_length=32, num_threads=1)
     train_module.train(config, corpus, out_dir=tmp_path / "m", tokenizer=tokenizer, model=tiny_model(), progress=False,
                        corpus_root=empty_labels_root(tmp_path / "labels"))
     saved = json.loads((tmp_path / "m" / "framing_config.json").read_text())
-    assert asked == ["coverage_dev"]
-    assert saved["document_rule_fit"]["n_documents"] == len(ARTICLES)
+    assert asked == ["coverage_dev", "train"]
+    assert saved["document_rule_fit"]["n_documents"] == 2 * len(ARTICLES)
+    assert saved["document_rule_fit"]["splits"] == ["coverage_dev", "train"]
     assert {c["n"] for c in saved["calibration"].values()} == {len(corpus["coverage_dev"])} != {len(corpus["coverage_test"])}
     assert DocumentRule(**saved["document_rule"]) in GRID
     # The artifact's rule is the one the predictor uses.
@@ -68,3 +73,10 @@ def test_training_reads_only_its_dev_split_for_the_rule_and_the_temperatures(tok
 def test_a_bad_rule_is_refused(kw):
     with pytest.raises(ValueError):
         DocumentRule(**kw)
+
+
+def test_the_rule_is_never_chosen_on_the_test_split():
+    from training.train import TrainConfig
+
+    with pytest.raises(ValueError, match="document_rule_splits"):
+        TrainConfig(document_rule_splits=("coverage_dev", "coverage_test"))

@@ -24,3 +24,26 @@ def test_training_is_reproducible_with_a_fixed_seed(tokenizer):
 def test_config_errors_say_what_is_wrong(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
+
+
+def test_the_artifact_names_the_corpus_it_was_trained_on_even_if_rebuilt_mid_run(tokenizer, tmp_path, monkeypatch):
+    import training.train as train_module
+    from labels.dataset import corpus_fingerprint
+
+    from ..conftest import empty_labels_root
+
+    root = empty_labels_root(tmp_path / "labels")
+    before = corpus_fingerprint(root)
+    real_fit = train_module._fit
+
+    def fit_then_rebuild(*args, **kwargs):  # someone runs `framing corpus build` while the model trains
+        run = real_fit(*args, **kwargs)
+        (root / "corpus" / "passages.jsonl").write_text('{"id": "added-later"}\n')
+        return run
+
+    monkeypatch.setattr(train_module, "_fit", fit_then_rebuild)
+    config = TrainConfig(base_model="tiny-random-bert", epochs=1, batch_size=4, max_length=32, num_threads=1)
+    predictor = train(config, make_corpus(), tokenizer=tokenizer, model=tiny_model(), progress=False, corpus_root=root)
+    assert corpus_fingerprint(root) != before
+    assert predictor.config["corpus_fingerprint"] == before
+    assert predictor.config["model_version"].endswith(before[:8])
