@@ -44,7 +44,8 @@ class TrainConfig:
     base_model: str = DEFAULT_BASE_MODEL
     max_length: int = 256
     batch_size: int = 16
-    # 4 epochs with half the teacher's views per epoch: about 9 min where bf16 is native, 26 min in fp32 (AVX2 only);
+    # 4 epochs with half the teacher's views per epoch: about 9 min where bf16 is native (third round's corpus),
+    # about 35 min in fp32 (AVX2 only) on the fifth round's;
     # 3 epochs with a quarter of the views took 16 min in fp32 and scored 0.9 lower on coverage dev (model_card.md).
     epochs: int = 4
     learning_rate: float = 1.2e-4  # chosen on dev mean macro-F1 among 5e-5, 8e-5, 1.2e-4 (model_card.md)
