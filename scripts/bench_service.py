@@ -15,12 +15,13 @@ In process, with the backend the service serves (the fastest batch-invariant one
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from inference.artifact import load_artifact, read_config
@@ -38,69 +39,35 @@ def corpus_passages(root: Path) -> list[str]:
 
 
 def load_clients(url: str, texts: list[str], clients: int, seconds: float, per_request: int = 1) -> dict:
-    """`clients` keep-alive connections, each posting `per_request` passages per request in a loop for `seconds`.
-
-    A lean asyncio HTTP/1.1 client in one thread: the load generator shares the server's two cores, and with a
-    thread per client and httpx it served 54 passages/s at 32 clients where `wrk` (a C client) got 66.5.
-    """
-    return asyncio.run(_load(url, texts, clients, seconds, per_request))
-
-
-async def _load(url: str, texts: list[str], clients: int, seconds: float, per_request: int) -> dict:
-    host, port = url.removeprefix("http://").split(":")
+    """`clients` threads, each posting `per_request` passages per request in a loop for `seconds`."""
     latencies: list[float] = []
     errors: list[int] = []
+    lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
-    async def client(k: int) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        i = k
-        try:
+    def client(k: int) -> None:
+        with httpx.Client(timeout=120) as http:
+            i = k
             while time.perf_counter() < stop_at:
-                body = json.dumps({"texts": [texts[(i + m) % len(texts)] for m in range(per_request)]}).encode()
                 t0 = time.perf_counter()
-                writer.write(b"POST /classify HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (host.encode(), len(body), body))
-                try:
-                    status, payload = await _response(reader)
-                except (asyncio.IncompleteReadError, ConnectionError):  # the server closed the connection: count it, reconnect
-                    status, payload = 0, b""
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
+                r = http.post(url + "/classify", json={"texts": [texts[(i + m) % len(texts)] for m in range(per_request)]})
                 dt = time.perf_counter() - t0
-                if status == 200:
-                    json.loads(payload)  # a real client parses the answer
-                    latencies.append(dt)
-                else:
-                    errors.append(status)
+                with lock:
+                    (latencies if r.status_code == 200 else errors).append(dt if r.status_code == 200 else r.status_code)
                 i += clients * per_request
-        finally:
-            writer.close()
 
     start = time.perf_counter()
-    await asyncio.gather(*(client(k) for k in range(clients)))
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     elapsed = time.perf_counter() - start
     ms = np.array(latencies) * 1000
     return {"clients": clients, "passages_per_request": per_request, "requests": len(latencies), "errors": len(errors),
             "error_statuses": {str(k): errors.count(k) for k in sorted(set(errors))}, "seconds": round(elapsed, 2),
             "passages_per_s": round(per_request * len(latencies) / elapsed, 1),
             "p50_ms": round(float(np.percentile(ms, 50)), 1), "p99_ms": round(float(np.percentile(ms, 99)), 1)}
-
-
-async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Status and body of one HTTP/1.1 response (the server answers with Content-Length or chunked bodies)."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split()[1])
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-    if "content-length" in headers:
-        return status, await reader.readexactly(int(headers["content-length"]))
-    body = b""
-    while (size := int((await reader.readline()).strip(), 16)) > 0:
-        body += await reader.readexactly(size)
-        await reader.readline()
-    await reader.readline()
-    return status, body
 
 
 def bench_service(model: Path, texts: list[str], levels: list[tuple[int, int]], seconds: float, workdir: Path,
