@@ -17,8 +17,7 @@ from pathlib import Path
 from inference.artifact import read_config, write_config
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR
-from training.document_rule import fit_document_rule
-from training.train import TrainConfig, rule_documents
+from training.train import TrainConfig, choose_document_rule
 
 
 def main() -> None:
@@ -28,9 +27,7 @@ def main() -> None:
     saved = read_config(args.model)
     config = TrainConfig(**saved["training_config"])  # older artifacts lack document_rule_splits: the default applies
     predictor = Predictor.from_artifact(args.model, backend="fp32")
-    docs = rule_documents(config, LABELS_DIR)
-    rule, fit = fit_document_rule(predictor, docs)
-    fit["splits"] = list(config.document_rule_splits)
+    rule, fit = choose_document_rule(predictor, config, LABELS_DIR)
     print(f"was {saved.get('document_rule')} (fit {saved.get('document_rule_fit', {}).get('accuracy')})")
     print(f"now {asdict(rule)} on {fit['n_documents']} articles of {', '.join(fit['splits'])}: accuracy {fit['accuracy']}")
     saved["training_config"]["document_rule_splits"] = fit["splits"]

@@ -118,6 +118,12 @@ def rule_documents(config: TrainConfig, corpus_root: Path) -> list[dict]:
             if d["source_kind"] == "coverage" and d["id"] not in config.exclude_docs]
 
 
+def choose_document_rule(predictor: Predictor, config: TrainConfig, corpus_root: Path) -> tuple:
+    """The document rule for `predictor`, chosen on `rule_documents`, and the record of the fit (with its splits)."""
+    rule, fit = fit_document_rule(predictor, rule_documents(config, corpus_root))
+    return rule, {**fit, "splits": list(config.document_rule_splits)}
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -427,8 +433,7 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), fingerprint)
     artifact_config["distillation"] = distillation
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
-    rule, rule_fit = fit_document_rule(predictor, rule_documents(config, corpus_root))
-    rule_fit["splits"] = list(config.document_rule_splits)
+    rule, rule_fit = choose_document_rule(predictor, config, corpus_root)
     artifact_config["document_rule"], artifact_config["document_rule_fit"] = asdict(rule), rule_fit
     predictor.document_rule = rule
     artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
