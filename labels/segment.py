@@ -16,6 +16,7 @@ QUESTION_HEADING_MAX_WORDS = 14
 
 _LIST_MARKER = re.compile(r"^\s*(?:[-*•·▪●–—]|\d{1,2}[.)])\s*")
 _END_PUNCT = re.compile(r"[.!?…][\"'”’)\]]*$|[\"”’]$")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")  # _END_PUNCT without the bare closing quote
 # A line that opens the tail of a web page: everything after it is teasers, bios or comments.
 _TAIL_MARKER = re.compile(
     r"^(latest stories|related (stories|sources|articles|posts|content|coverage)|read (more|next)|"
@@ -154,6 +155,11 @@ def segment(text: str) -> Segmentation:
             dropped.append(Dropped(block.text, block.start, block.end, "page_tail"))
             continue
         reason = _drop_reason(block.text)
+        if reason is None and not passages and not _SENTENCE_END.search(block.text) \
+                and len(block.text.split()) <= HEADING_MAX_WORDS:
+            # A headline ending on a quotation (`Kim calls his army "invincible"`): a closing quote ends a
+            # body sentence only after its full stop, so here it is a heading, not a passage.
+            reason = "heading"
         if reason is None and not passages and not _END_PUNCT.search(block.text) \
                 and len(block.text.split()) <= STANDFIRST_MAX_WORDS:
             reason = "standfirst"

@@ -97,3 +97,12 @@ def test_a_long_unpunctuated_standfirst_above_the_first_passage_is_dropped():
     assert [d.reason for d in seg.dropped if d.text == standfirst] == ["standfirst"]
     # below the first passage the same shape is a paragraph that lost its full stop, and is kept
     assert [p.text for p in seg.passages] == ["The first paragraph reports what happened on Monday.", body_without_stop]
+
+
+def test_a_headline_ending_on_a_quotation_is_a_heading_not_a_passage():
+    text = ('Kim tells troops back from Kursk they are "invincible"\n\nNorth Korea\'s leader praised the troops at a ceremony in Pyongyang on Monday, '
+            'state media said.\n\nHe called them "the pride of the nation"\n')
+    seg = segment(text)
+    assert [(d.text, d.reason) for d in seg.dropped] == [('Kim tells troops back from Kursk they are "invincible"', "heading")]
+    # below the first passage a line ending on a quotation stays a passage
+    assert [p.text for p in seg.passages][-1] == 'He called them "the pride of the nation"'
