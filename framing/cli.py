@@ -97,6 +97,8 @@ def _train(args) -> int:
                                            "precision", "teacher", "distill_alpha", "distill_temperature", "distill_views",
                                            "view_fraction")
                  if getattr(args, k) is not None}
+    if args.time_budget is not None:
+        overrides["time_budget_minutes"] = None if args.time_budget == "none" else args.time_budget
     config = TrainConfig(**overrides)
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
@@ -105,14 +107,30 @@ def _train(args) -> int:
     # (model_card.md: 155 s for the first epoch of 2,150 passages and 2,305 views on an AMX Xeon).
     precision = training_precision(config.precision)
     estimate = (n + views) / 1000 * (40 if precision == "bf16" else 70) * config.epochs / 60
+    budget = config.time_budget_minutes
+    limit = (f"; the run fits {budget:g} min by training on a share of each epoch where needed (--time-budget none: the whole "
+             f"recipe)" if budget is not None and estimate > budget else "")
     print(f"training on {n} passages" + (f" and {views} teacher views" if views else "") + f" for up to {config.epochs} epochs "
-          f"in {precision}; expect at most ~{estimate:.0f} min on a 2-core CPU with the default encoder, less when it stops "
-          "early (a larger encoder takes several times longer)", file=sys.stderr)
+          f"in {precision}; the whole recipe takes up to ~{estimate:.0f} min on a 2-core CPU with the default encoder, less "
+          f"when it stops early (a larger encoder takes several times longer){limit}", file=sys.stderr)
     predictor = train(config, corpus, out_dir=args.out, corpus_root=args.root)
     print(summary(predictor.config))
     if args.register:
         _register(args.out)
     return 0
+
+
+def _minutes(value: str) -> float | str:
+    """--time-budget: minutes above 0, or "none"."""
+    if value.strip().lower() == "none":
+        return "none"
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes (e.g. 15) or 'none', got {value!r}") from None
+    if not minutes > 0:
+        raise argparse.ArgumentTypeError(f"the budget must be above 0 minutes, got {value!r}; use 'none' for no limit")
+    return minutes
 
 
 def _teacher_views(config, root: Path) -> int:
@@ -350,6 +368,9 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--distill-views", type=int, help="views per passage from the teacher's transfer set (default 3)")
     p.add_argument("--view-fraction", type=float,
                    help="share of the teacher's views each epoch trains on, drawn afresh every epoch (default 0.5)")
+    p.add_argument("--time-budget", type=_minutes, metavar="MINUTES",
+                   help="wall-clock budget of the run (default 15); where the recipe would take longer, each epoch trains on "
+                        "fewer teacher views, then on a share of the passages; 'none' for no limit")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)

@@ -32,7 +32,7 @@ def fit_document_rule(predictor: Predictor, docs: list[dict], grid: tuple[Docume
     default = DocumentRule()
     if not docs:
         return default, {"n_documents": 0, "note": "no dev documents: the default rule is kept"}
-    scored = [predictor.score_document(d["text"]) for d in docs]
+    scored = predictor.score_documents([d["text"] for d in docs])
     results = [(rule, rule_accuracy(predictor, scored, docs, rule)) for rule in grid]
     default_accuracy = rule_accuracy(predictor, scored, docs, default)
     best, best_accuracy = default, default_accuracy

@@ -76,6 +76,10 @@ class TrainConfig:
     # Share of those views each epoch sees (a fresh random draw per epoch; every gold passage is seen every epoch):
     # the lever that keeps training inside the 15-minute budget as coverage train grows.
     view_fraction: float = 0.5
+    # Wall-clock budget of the whole run in minutes (None: no limit). Before training, a few timed steps measure this
+    # machine's seconds per example; when the planned epochs would not fit, each epoch sees fewer teacher views, then
+    # a fresh random share of the gold passages. 15 minutes: the budget of a default `framing train` on 2 cores.
+    time_budget_minutes: float | None = 15.0
 
     def __post_init__(self):
         for name in ("max_length", "batch_size", "epochs", "num_threads"):
@@ -104,6 +108,8 @@ class TrainConfig:
             raise ValueError(f"distill_views must be 0 or more, got {self.distill_views}")
         if not 0 < self.view_fraction <= 1:
             raise ValueError(f"view_fraction must be in (0, 1], got {self.view_fraction}")
+        if self.time_budget_minutes is not None and not self.time_budget_minutes > 0:
+            raise ValueError(f"time_budget_minutes must be above 0 (or None for no limit), got {self.time_budget_minutes}")
         if self.dev_split in self.train_splits or self.test_split in self.train_splits:
             raise ValueError(f"train_splits {self.train_splits} must not include the dev or test split")
         self.document_rule_splits = tuple(self.document_rule_splits)
@@ -207,6 +213,7 @@ class _Run:
     """What one fine-tuning run keeps besides the weights: per-epoch history and where it was best."""
 
     history: list[dict] = field(default_factory=list)
+    plan: _Plan | None = None
     best_epoch: int = 0
     seconds: float = 0.0
     precision: str = "fp32"
@@ -251,13 +258,71 @@ def _examples(train_rows: list[CorpusRow], axes: dict[str, list[str]], teacher: 
     return _Examples([r.text for r in train_rows] + [v["text"] for v in views], gold, soft, len(views), with_teacher)
 
 
-def _epoch_examples(examples: _Examples, view_fraction: float, generator: np.random.Generator) -> np.ndarray:
-    """The example indices one epoch trains on: every gold passage, and a fresh random share of the teacher's views."""
+def _epoch_examples(examples: _Examples, n_views: int, generator: np.random.Generator, n_gold: int | None = None) -> np.ndarray:
+    """The example indices one epoch trains on: the gold passages (all, or a fresh random `n_gold` of them) and a fresh
+    random `n_views` of the teacher's views."""
     n_rows = len(examples.texts) - examples.views
-    if view_fraction >= 1 or not examples.views:
-        return np.arange(len(examples.texts))
-    keep = generator.permutation(examples.views)[:round(view_fraction * examples.views)]
-    return np.concatenate([np.arange(n_rows), n_rows + np.sort(keep)])
+    gold = np.arange(n_rows) if n_gold is None or n_gold >= n_rows else np.sort(generator.permutation(n_rows)[:n_gold])
+    if n_views >= examples.views:
+        return np.concatenate([gold, np.arange(n_rows, len(examples.texts))])
+    return np.concatenate([gold, n_rows + np.sort(generator.permutation(examples.views)[:n_views])])
+
+
+@dataclass
+class _Plan:
+    """How many gold passages and teacher views each epoch trains on, and why (recorded in the artifact)."""
+
+    gold: int
+    views: int
+    seconds_per_example: float | None = None
+    budget_s: float | None = None
+    note: str = "no time budget"
+
+
+def _probe_seconds_per_example(model: FramingModel, ids, examples: _Examples, loss_fns, config: TrainConfig, bf16: bool,
+                               pad: int) -> float:
+    """This machine's seconds per training example: forward and backward on a few batches of the run's own lengths.
+
+    Gradients are cleared and the random state restored afterwards, so the run is the same as without the probe.
+    """
+    rng_state = torch.get_rng_state()
+    sample = np.random.default_rng(config.seed).permutation(len(ids))[:config.batch_size * 4]
+    batches = _length_bucketed_batches([ids[i] for i in sample], config.batch_size, np.random.default_rng(0))
+    batches = [[int(sample[i]) for i in b] for b in batches]
+    model.train()
+    elapsed, counted = 0.0, 0
+    for k, batch in enumerate(batches):
+        started = time.perf_counter()
+        input_ids, mask = pad_batch([ids[i] for i in batch], pad)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(input_ids=input_ids, attention_mask=mask)
+        loss = _batch_loss(out, batch, examples, loss_fns, config)
+        if loss.requires_grad:
+            loss.backward()
+        if k:  # the first batch warms up the kernels
+            elapsed, counted = elapsed + time.perf_counter() - started, counted + len(batch)
+    model.zero_grad(set_to_none=True)
+    model.eval()
+    torch.set_rng_state(rng_state)
+    # the optimizer step and gradient clipping are not timed: about a tenth more (measured on MiniLM, 2 cores)
+    return 1.1 * elapsed / max(counted, 1)
+
+
+def _plan_epochs(n_gold: int, n_views: int, config: TrainConfig, seconds_per_example: float | None, budget_s: float | None) -> _Plan:
+    """Examples per epoch: all gold and the configured share of views, cut to fit `budget_s` (views first, then gold)."""
+    views = round(config.view_fraction * n_views)
+    if seconds_per_example is None or budget_s is None:
+        return _Plan(n_gold, views)
+    per_epoch = max(budget_s, 0.0) / seconds_per_example / config.epochs
+    plan = _Plan(n_gold, views, seconds_per_example, budget_s, "fits the time budget")
+    if n_gold + views <= per_epoch:
+        return plan
+    if n_gold <= per_epoch:
+        plan.views, plan.note = int(per_epoch - n_gold), f"fewer teacher views per epoch ({views} planned) to fit the time budget"
+        return plan
+    plan.views, plan.gold = 0, max(config.batch_size, int(per_epoch))
+    plan.note = f"a random {plan.gold} of the {n_gold} gold passages per epoch and no teacher views, to fit the time budget"
+    return plan
 
 
 def _batch_loss(out: dict, batch: list[int], examples: _Examples, loss_fns: dict, config: TrainConfig) -> torch.Tensor:
@@ -308,19 +373,32 @@ def _train_epoch(model: FramingModel, ids, examples: _Examples, loss_fns, optimi
 
 
 def _fit(model: FramingModel, tokenizer, examples: _Examples, dev_rows: list[CorpusRow], axes: dict[str, list[str]],
-         config: TrainConfig, progress: bool) -> _Run:
-    """Fine-tune with early stopping on dev mean macro-F1; the model ends with its best epoch's weights."""
+         config: TrainConfig, progress: bool, budget_s: float | None = None, overhead_passages: int = 0) -> _Run:
+    """Fine-tune with early stopping on dev mean macro-F1; the model ends with its best epoch's weights.
+
+    `budget_s`: seconds left for this and everything after it (scoring `overhead_passages` passages), or None.
+    """
     ids, _ = encode(tokenizer, examples.texts, config.max_length)
     loss_fns = _loss_functions({a: g[g >= 0] for a, g in examples.gold.items()}, axes, config.class_weights)
-    per_epoch = len(ids) - examples.views + round(config.view_fraction * examples.views)
-    optimizer, scheduler = _optimizer(model, config, per_epoch)
-    predictor = _uncalibrated(model, tokenizer, config.max_length)
-    generator = np.random.default_rng(config.seed)
     pad = tokenizer.pad_token_id or 0
     run, best_score, best_state, stale = _Run(precision=training_precision(config.precision)), -1.0, None, 0
+    n_gold = len(ids) - examples.views
+    seconds_per_example = None
+    if budget_s is not None:
+        seconds_per_example = _probe_seconds_per_example(model, ids, examples, loss_fns, config, run.precision == "bf16", pad)
+        # scoring without gradients costs about a quarter of a training example (MiniLM, 2 cores)
+        budget_s -= overhead_passages * seconds_per_example / 4
+    run.plan = _plan_epochs(n_gold, examples.views, config, seconds_per_example, budget_s)
+    if progress and run.plan.note != "no time budget":
+        tqdm.write(f"{seconds_per_example * 1000:.0f} ms per training example here: {run.plan.gold} gold passages and "
+                   f"{run.plan.views} teacher views per epoch ({run.plan.note})")
+    optimizer, scheduler = _optimizer(model, config, run.plan.gold + run.plan.views)
+    predictor = _uncalibrated(model, tokenizer, config.max_length)
+    generator = np.random.default_rng(config.seed)
     started = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
-        subset = _epoch_examples(examples, config.view_fraction, generator) if config.view_fraction < 1 else None
+        whole = run.plan.gold >= n_gold and run.plan.views >= examples.views
+        subset = None if whole else _epoch_examples(examples, run.plan.views, generator, run.plan.gold)
         batches = _length_bucketed_batches(ids, config.batch_size, generator, subset)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
         loss = _train_epoch(model, ids, examples, loss_fns, optimizer, scheduler, batches, pad, bar, config, run.precision == "bf16")
@@ -415,6 +493,7 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
 
     `tokenizer` and `model` override the base model (tests pass a tiny random BERT).
     """
+    started = time.perf_counter()
     set_seed(config.seed)
     fingerprint = corpus_fingerprint(corpus_root)  # now, while `corpus` is what is on disk: a rebuild mid-run must not rename the data
     torch.set_num_threads(config.num_threads)
@@ -428,10 +507,18 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
         tqdm.write(f"distilling from {distillation['teacher_version']}: teacher logits on {examples.with_teacher} of "
                    f"{len(train_rows)} passages, plus {examples.views} views"
                    + ("" if distillation["same_corpus"] else " (the corpus changed since `framing teach`: run it again)"))
-    run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress)
+    budget_s = None if config.time_budget_minutes is None else 60 * config.time_budget_minutes - (time.perf_counter() - started)
+    # What is scored after the training steps: dev after each epoch and for calibration, the document rule's
+    # articles (passages and headlines), then dev and test for the metrics.
+    rule_docs = [(d, k) for split in config.document_rule_splits if split in corpus
+                 for d, k in zip(corpus[split]["doc_id"], corpus[split]["source_kind"]) if k == "coverage"]
+    rule_passages = len(rule_docs) + len({d for d, _ in rule_docs})
+    overhead = (config.epochs + 2) * len(dev_rows) + len(test_rows) + rule_passages
+    run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress, budget_s, overhead)
     temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)
     artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), fingerprint)
     artifact_config["distillation"] = distillation
+    artifact_config["epoch_plan"] = asdict(run.plan)
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
     rule, rule_fit = choose_document_rule(predictor, config, corpus_root)
     artifact_config["document_rule"], artifact_config["document_rule_fit"] = asdict(rule), rule_fit

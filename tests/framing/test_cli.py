@@ -49,3 +49,26 @@ def test_corpus_commands_do_not_import_the_model_stack():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("given, expected", [([], 15.0), (["--time-budget", "none"], None), (["--time-budget", "40"], 40.0)])
+def test_train_passes_the_time_budget_and_none_lifts_it(monkeypatch, tmp_path, given, expected):
+    import training.train
+
+    seen = {}
+
+    def fake_train(config, corpus, **kwargs):
+        seen["budget"] = config.time_budget_minutes
+        raise KeyboardInterrupt  # stop before anything is trained
+
+    monkeypatch.setattr(training.train, "train", fake_train)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", "--out", str(tmp_path / "m"), "--no-register", *given])
+    assert seen["budget"] == expected
+
+
+def test_a_bad_time_budget_is_refused_with_the_fix(capsys):
+    for bad in ("0", "-3", "soon"):
+        with pytest.raises(SystemExit):
+            main(["train", "--time-budget", bad])
+        assert "--time-budget" in capsys.readouterr().err

@@ -95,6 +95,21 @@ def test_predict_document_segments_and_aggregates(tiny_artifact, title):
         predictor.predict_document("Just A Headline")
 
 
+def test_scoring_many_documents_together_equals_one_at_a_time(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact, batch_size=4)
+    articles = ["Will The Pact Drag Seoul Into War?\n\n" + "\n\n".join(TEXTS[:3]), TEXTS[3], "\n\n".join(TEXTS[4:8])]
+    together = predictor.score_documents(articles)
+    assert len(together) == len(articles)
+    for article, (spans, title, preds) in zip(articles, together):
+        alone_spans, alone_title, alone_preds = predictor.score_document(article)
+        assert [s.text for s in spans] == [s.text for s in alone_spans] and title == alone_title
+        assert len(preds) == len(alone_preds) == len(spans) + (title is not None)
+        for p, q in zip(preds, alone_preds):
+            for axis, labels in predictor.axes.items():
+                np.testing.assert_allclose([p[axis]["probs"][lab] for lab in labels], [q[axis]["probs"][lab] for lab in labels], atol=1e-4)
+    assert predictor.score_documents([]) == []
+
+
 def test_a_document_takes_the_absent_label_only_when_its_passages_agree():
     from labels.schema import load_schema
     from inference.predictor import document_label

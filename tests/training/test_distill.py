@@ -140,12 +140,16 @@ def test_each_epoch_keeps_every_gold_passage_and_a_fresh_share_of_the_views():
     gold = {"risk_framing": np.array([0, 1, 2, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1])}
     examples = _Examples(texts=[f"t{i}" for i in range(13)], gold=gold, views=10)
     rng = np.random.default_rng(0)
-    first, second = _epoch_examples(examples, 0.5, rng), _epoch_examples(examples, 0.5, rng)
+    first, second = _epoch_examples(examples, 5, rng), _epoch_examples(examples, 5, rng)
     for chosen in (first, second):
         assert set(range(3)) <= set(chosen.tolist()) and len(chosen) == 3 + 5
         assert len(set(chosen.tolist())) == len(chosen) and all(0 <= i < 13 for i in chosen)
     assert set(first.tolist()) != set(second.tolist())  # a new draw each epoch, so every view is seen over the run
-    assert len(_epoch_examples(examples, 1.0, rng)) == 13
+    assert len(_epoch_examples(examples, 10, rng)) == 13
+    # under a tight time budget, a fresh share of the gold passages too
+    draws = [_epoch_examples(examples, 0, rng, n_gold=2) for _ in range(6)]
+    assert all(len(d) == 2 and all(0 <= i < 3 for i in d) for d in draws)
+    assert len({tuple(d.tolist()) for d in draws}) > 1
 
 
 def test_view_fraction_must_be_a_share():
