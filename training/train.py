@@ -275,13 +275,14 @@ class _Plan:
     gold: int
     views: int
     seconds_per_example: float | None = None
+    seconds_per_scored_passage: float | None = None
     budget_s: float | None = None
     note: str = "no time budget"
 
 
-def _probe_seconds_per_example(model: FramingModel, ids, examples: _Examples, loss_fns, config: TrainConfig, bf16: bool,
-                               pad: int) -> float:
-    """This machine's seconds per training example: forward and backward on a few batches of the run's own lengths.
+def _probe_seconds(model: FramingModel, ids, examples: _Examples, loss_fns, config: TrainConfig, bf16: bool,
+                   pad: int) -> tuple[float, float]:
+    """This machine's seconds per training example and per scored passage, timed on a few batches of the run's own texts.
 
     Gradients are cleared and the random state restored afterwards, so the run is the same as without the probe.
     """
@@ -303,9 +304,15 @@ def _probe_seconds_per_example(model: FramingModel, ids, examples: _Examples, lo
             elapsed, counted = elapsed + time.perf_counter() - started, counted + len(batch)
     model.zero_grad(set_to_none=True)
     model.eval()
+    input_ids, mask = pad_batch(sorted((ids[i] for i in sample), key=len), pad)
+    started = time.perf_counter()
+    with torch.no_grad():
+        model(input_ids=input_ids, attention_mask=mask)
+    scoring = (time.perf_counter() - started) / len(sample)
     torch.set_rng_state(rng_state)
-    # the optimizer step and gradient clipping are not timed: about a tenth more (measured on MiniLM, 2 cores)
-    return 1.1 * elapsed / max(counted, 1)
+    # The optimizer step and gradient clipping are not timed: a quarter more per example in a full run (MiniLM, 2
+    # cores, fp32: 58 ms probed, 73 ms per example over four epochs).
+    return 1.25 * elapsed / max(counted, 1), scoring
 
 
 def _plan_epochs(n_gold: int, n_views: int, config: TrainConfig, seconds_per_example: float | None, budget_s: float | None) -> _Plan:
@@ -314,7 +321,7 @@ def _plan_epochs(n_gold: int, n_views: int, config: TrainConfig, seconds_per_exa
     if seconds_per_example is None or budget_s is None:
         return _Plan(n_gold, views)
     per_epoch = max(budget_s, 0.0) / seconds_per_example / config.epochs
-    plan = _Plan(n_gold, views, seconds_per_example, budget_s, "fits the time budget")
+    plan = _Plan(n_gold, views, seconds_per_example=seconds_per_example, budget_s=budget_s, note="fits the time budget")
     if n_gold + views <= per_epoch:
         return plan
     if n_gold <= per_epoch:
@@ -373,22 +380,25 @@ def _train_epoch(model: FramingModel, ids, examples: _Examples, loss_fns, optimi
 
 
 def _fit(model: FramingModel, tokenizer, examples: _Examples, dev_rows: list[CorpusRow], axes: dict[str, list[str]],
-         config: TrainConfig, progress: bool, budget_s: float | None = None, overhead_passages: int = 0) -> _Run:
+         config: TrainConfig, progress: bool, deadline: float | None = None, overhead_passages: int = 0) -> _Run:
     """Fine-tune with early stopping on dev mean macro-F1; the model ends with its best epoch's weights.
 
-    `budget_s`: seconds left for this and everything after it (scoring `overhead_passages` passages), or None.
+    `deadline`: the `time.perf_counter()` by which this and everything after it (scoring `overhead_passages`
+    passages) should be done, or None for no limit.
     """
     ids, _ = encode(tokenizer, examples.texts, config.max_length)
     loss_fns = _loss_functions({a: g[g >= 0] for a, g in examples.gold.items()}, axes, config.class_weights)
     pad = tokenizer.pad_token_id or 0
     run, best_score, best_state, stale = _Run(precision=training_precision(config.precision)), -1.0, None, 0
     n_gold = len(ids) - examples.views
-    seconds_per_example = None
-    if budget_s is not None:
-        seconds_per_example = _probe_seconds_per_example(model, ids, examples, loss_fns, config, run.precision == "bf16", pad)
-        # scoring without gradients costs about a quarter of a training example (MiniLM, 2 cores)
-        budget_s -= overhead_passages * seconds_per_example / 4
+    seconds_per_example = budget_s = None
+    if deadline is not None:
+        seconds_per_example, scoring = _probe_seconds(model, ids, examples, loss_fns, config, run.precision == "bf16", pad)
+        left = deadline - time.perf_counter()
+        budget_s = 0.97 * left - overhead_passages * scoring  # a small margin for what is not counted
     run.plan = _plan_epochs(n_gold, examples.views, config, seconds_per_example, budget_s)
+    if deadline is not None:
+        run.plan.seconds_per_scored_passage = scoring
     if progress and run.plan.note != "no time budget":
         tqdm.write(f"{seconds_per_example * 1000:.0f} ms per training example here: {run.plan.gold} gold passages and "
                    f"{run.plan.views} teacher views per epoch ({run.plan.note})")
@@ -507,14 +517,14 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
         tqdm.write(f"distilling from {distillation['teacher_version']}: teacher logits on {examples.with_teacher} of "
                    f"{len(train_rows)} passages, plus {examples.views} views"
                    + ("" if distillation["same_corpus"] else " (the corpus changed since `framing teach`: run it again)"))
-    budget_s = None if config.time_budget_minutes is None else 60 * config.time_budget_minutes - (time.perf_counter() - started)
+    deadline = None if config.time_budget_minutes is None else started + 60 * config.time_budget_minutes
     # What is scored after the training steps: dev after each epoch and for calibration, the document rule's
     # articles (passages and headlines), then dev and test for the metrics.
     rule_docs = [(d, k) for split in config.document_rule_splits if split in corpus
                  for d, k in zip(corpus[split]["doc_id"], corpus[split]["source_kind"]) if k == "coverage"]
     rule_passages = len(rule_docs) + len({d for d, _ in rule_docs})
     overhead = (config.epochs + 2) * len(dev_rows) + len(test_rows) + rule_passages
-    run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress, budget_s, overhead)
+    run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress, deadline, overhead)
     temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)
     artifact_config = _artifact_config(config, run, temperatures, calibration, len(train_rows), fingerprint)
     artifact_config["distillation"] = distillation
@@ -524,6 +534,7 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     artifact_config["document_rule"], artifact_config["document_rule_fit"] = asdict(rule), rule_fit
     predictor.document_rule = rule
     artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
+    artifact_config["run_seconds"] = round(time.perf_counter() - started, 1)  # the whole run but the saving
     if out_dir is not None:
         save_artifact(Path(out_dir), model, tokenizer, artifact_config)
         if progress:

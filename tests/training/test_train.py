@@ -56,13 +56,15 @@ def test_a_time_budget_that_is_not_tight_changes_nothing(tokenizer):
             for budget in (None, 15.0)]
     np.testing.assert_allclose(runs[0].logits(TEXTS)[0]["risk_framing"], runs[1].logits(TEXTS)[0]["risk_framing"], atol=1e-6)
     assert runs[0].config["epoch_plan"]["note"] == "no time budget"
-    assert runs[1].config["epoch_plan"]["note"] == "fits the time budget" and runs[1].config["epoch_plan"]["seconds_per_example"] > 0
+    plan = runs[1].config["epoch_plan"]
+    assert plan["note"] == "fits the time budget" and plan["seconds_per_example"] > 0 and plan["seconds_per_scored_passage"] > 0
+    assert 0 < runs[1].config["run_seconds"] < 15 * 60
 
 
 def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(tokenizer, monkeypatch):
     import training.train as train_module
 
-    monkeypatch.setattr(train_module, "_probe_seconds_per_example", lambda *a, **k: 0.5)  # a very slow machine
+    monkeypatch.setattr(train_module, "_probe_seconds", lambda *a, **k: (1.0, 0.01))  # a very slow machine
     seen, real_batches = [], train_module._length_bucketed_batches
 
     def spy(ids, batch_size, generator, subset=None):
@@ -76,7 +78,7 @@ def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(toke
     predictor = train(config, corpus, tokenizer=tokenizer, model=tiny_model(), progress=False)
     plan = predictor.config["epoch_plan"]
     assert 4 <= plan["gold"] < n_gold and plan["views"] == 0 and "gold passages per epoch" in plan["note"], (plan, n_gold)
-    assert plan["gold"] * 2 * 0.5 <= plan["budget_s"] < 60  # two epochs at 0.5 s per example fit what was left
+    assert plan["gold"] * 2 * 1.0 <= plan["budget_s"] < 60  # two epochs at 1 s per example fit what was left
     assert seen == [plan["gold"], plan["gold"]]  # each epoch trained on that many passages, a fresh draw each
 
 
@@ -84,8 +86,9 @@ def test_the_plan_cuts_teacher_views_before_gold_passages():
     from training.train import _plan_epochs
 
     config = TrainConfig(epochs=2, view_fraction=0.5, batch_size=4)
-    assert _plan_epochs(100, 60, config, None, None).__dict__ | {} == {"gold": 100, "views": 30, "seconds_per_example": None,
-                                                                      "budget_s": None, "note": "no time budget"}
+    assert _plan_epochs(100, 60, config, None, None).__dict__ == {"gold": 100, "views": 30, "seconds_per_example": None,
+                                                                 "seconds_per_scored_passage": None, "budget_s": None,
+                                                                 "note": "no time budget"}
     assert (_plan_epochs(100, 60, config, 0.1, 100.0).gold, _plan_epochs(100, 60, config, 0.1, 100.0).views) == (100, 30)
     cut = _plan_epochs(100, 60, config, 0.1, 22.0)  # 110 examples per epoch
     assert (cut.gold, cut.views) == (100, 10) and "fewer teacher views" in cut.note
