@@ -29,7 +29,7 @@ from reports.reliability import model_reliability, probability_reliability
 from reports.scoring import BASELINE, MODEL, SYSTEM_NAMES, Scorer, fit_baseline_scorer, predictor_scorer
 from reports.side_by_side import COMPUTED, SYSTEMS, ScoredSplit, columns, score_split, scored_splits, side_by_side_breakdowns
 from training.metrics import axis_report
-from training.train import TrainConfig
+from training.train import TrainConfig, saved_config
 
 
 
@@ -135,7 +135,7 @@ def _open(config: ReportConfig, model_dir: Path | None, root: Path, make_model: 
         raise ReportInputError(f"model folder {model_dir} not found; train one with `framing train --out {model_dir}` or use --fast")
     elif model_dir is not None:
         _log(f"no model at {model_dir}: baseline only", progress)
-    train_config = TrainConfig(**predictor.config["training_config"]) if predictor else TrainConfig()
+    train_config = saved_config(predictor.config["training_config"]) if predictor else TrainConfig()
     corpus = load_corpus(root)
     other_splits = tuple(s for s in (train_config.dev_split, train_config.test_split) if s not in train_config.train_splits)
     return _Run(config=config, axes={a.name: list(a.labels) for a in load_schema().axes}, predictor=predictor,

@@ -27,7 +27,7 @@ import numpy as np
 from inference.artifact import read_config
 from inference.predictor import Predictor, document_label
 from labels.corpus import LABELS_DIR
-from training.train import TrainConfig, rule_documents
+from training.train import rule_documents, saved_config
 
 LEAD_CONCLUSION = (1.0, 2.0, 3.0)
 SEPARATE = (0.5, 1.0, 2.0, 3.0)
@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
-    config = TrainConfig(**read_config(args.model)["training_config"])
+    config = saved_config(read_config(args.model)["training_config"])
     predictor = Predictor.from_artifact(args.model, backend="fp32")
     docs = rule_documents(config, LABELS_DIR)
     scored = []

@@ -21,7 +21,7 @@ from inference.machine import machine_info
 from labels.corpus import LABELS_DIR
 from labels.dataset import corpus_rows, load_corpus
 from reports.learning_curve import baseline_learner, learning_curve, model_learner, summarise
-from training.train import TrainConfig
+from training.train import saved_config
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
         parser.error(f"--fractions must be between 0 and 1, got {args.fractions}")
     started = time.perf_counter()
     artifact_config = read_config(args.model)
-    config = TrainConfig(**artifact_config["training_config"])
+    config = saved_config(artifact_config["training_config"])
     corpus = load_corpus(LABELS_DIR)
     train_rows = corpus_rows(corpus, config.train_splits)
     test_rows = corpus_rows(corpus, (config.test_split,))

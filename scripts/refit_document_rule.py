@@ -17,7 +17,7 @@ from pathlib import Path
 from inference.artifact import read_config, write_config
 from inference.predictor import Predictor
 from labels.corpus import LABELS_DIR
-from training.train import TrainConfig, choose_document_rule
+from training.train import choose_document_rule, saved_config
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("artifacts/model"))
     args = parser.parse_args()
     saved = read_config(args.model)
-    config = TrainConfig(**saved["training_config"])  # older artifacts lack document_rule_splits: the default applies
+    config = saved_config(saved["training_config"])  # older artifacts lack document_rule_splits: the default applies
     predictor = Predictor.from_artifact(args.model, backend="fp32")
     rule, fit = choose_document_rule(predictor, config, LABELS_DIR)
     print(f"was {saved.get('document_rule')} (fit {saved.get('document_rule_fit', {}).get('accuracy')})")

@@ -7,7 +7,7 @@ bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 if [ -z "${FRAMING_MODEL:-}" ] && ! bentoml models get news-framing:latest >/dev/null 2>&1; then
   if [ ! -f artifacts/model/framing_config.json ]; then
-    echo "no trained model in the BentoML store yet: training one (about 9 minutes on 2 cores with native bf16, 26 in fp32)" >&2
+    echo "no trained model in the BentoML store yet: training one (within 15 minutes on 2 cores, the default time budget)" >&2
     framing train --out artifacts/model --no-register
   fi
   # The documented default backend (the fastest that keeps fp32's labels and, for the service, gives a passage the

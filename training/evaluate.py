@@ -22,7 +22,7 @@ from labels.dataset import CorpusRow, corpus_rows, documents_of, gold_ids, load_
 from training.baseline import baseline_probabilities, fit_baselines
 from training.calibration import expected_calibration_error
 from training.metrics import axis_report, breakdowns, paired_difference
-from training.train import TrainConfig, train
+from training.train import TrainConfig, saved_config, train
 
 
 def document_report(predictions: list[dict], docs: list[dict], axes: dict[str, list[str]]) -> dict:
@@ -145,7 +145,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
     cfg = dict(predictor.config["training_config"])
     if num_threads is not None:
         cfg["num_threads"] = num_threads
-    config = TrainConfig(**cfg)
+    config = saved_config(cfg)
     axes = predictor.axes
     corpus = load_corpus(root)
     train_rows = corpus_rows(corpus, config.train_splits)

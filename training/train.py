@@ -118,6 +118,12 @@ class TrainConfig:
                              f"{self.test_split!r}: the rule would be chosen on what it is measured on")
 
 
+def saved_config(training_config: dict) -> TrainConfig:
+    """The TrainConfig an artifact recorded, to retrain its recipe; settings added since it was saved keep the
+    behaviour it was trained with (no time budget before `time_budget_minutes` existed)."""
+    return TrainConfig(**{"time_budget_minutes": None, **training_config})
+
+
 def rule_documents(config: TrainConfig, corpus_root: Path) -> list[dict]:
     """The real-coverage articles the document rule is chosen on (never the test split's, never excluded ones)."""
     return [d for split in config.document_rule_splits for d in documents_of(split, corpus_root)
@@ -523,9 +529,9 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     deadline = None if config.time_budget_minutes is None else started + 60 * config.time_budget_minutes
     # What is scored after the training steps: dev after each epoch and for calibration, the document rule's
     # articles (passages and headlines), then dev and test for the metrics.
-    rule_docs = [(d, k) for split in config.document_rule_splits if split in corpus
+    rule_rows = [d for split in config.document_rule_splits if split in corpus
                  for d, k in zip(corpus[split]["doc_id"], corpus[split]["source_kind"]) if k == "coverage"]
-    rule_passages = len(rule_docs) + len({d for d, _ in rule_docs})
+    rule_passages = len(rule_rows) + len(set(rule_rows))  # each article's passages and its headline
     overhead = (config.epochs + 2) * len(dev_rows) + len(test_rows) + rule_passages
     run = _fit(model, tokenizer, examples, dev_rows, axes, config, progress, deadline, overhead)
     temperatures, calibration = _calibrate(model, tokenizer, dev_rows, axes, config.max_length)

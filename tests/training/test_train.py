@@ -97,3 +97,14 @@ def test_the_plan_cuts_teacher_views_before_gold_passages():
     assert _plan_epochs(100, 60, config, 0.1, -5.0).gold == 4  # nothing left: still one batch per epoch
     with pytest.raises(ValueError, match="time_budget_minutes must be above 0"):
         TrainConfig(time_budget_minutes=0)
+
+
+def test_an_artifact_saved_before_the_time_budget_is_retrained_without_one():
+    from dataclasses import asdict
+
+    from training.train import saved_config
+
+    old = {k: v for k, v in asdict(TrainConfig(seed=14)).items() if k != "time_budget_minutes"}
+    assert saved_config(old).time_budget_minutes is None and saved_config(old).seed == 14
+    assert saved_config({**old, "time_budget_minutes": 15.0}).time_budget_minutes == 15.0
+    assert saved_config({**old, "time_budget_minutes": None}).time_budget_minutes is None
