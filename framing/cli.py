@@ -95,7 +95,7 @@ def _train(args) -> int:
 
     overrides = {k: getattr(args, k) for k in ("base_model", "epochs", "batch_size", "max_length", "learning_rate", "seed", "num_threads",
                                            "precision", "teacher", "distill_alpha", "distill_temperature", "distill_views",
-                                           "view_fraction")
+                                           "view_fraction", "document_rule")
                  if getattr(args, k) is not None}
     if args.time_budget is not None:
         overrides["time_budget_minutes"] = None if args.time_budget == "none" else args.time_budget
@@ -103,10 +103,10 @@ def _train(args) -> int:
     corpus = load_corpus(args.root)
     n = sum(len(corpus[s]) for s in config.train_splits if s in corpus)
     views = _teacher_views(config, args.root)
-    # MiniLM on 2 cores, dev passes included: about 70 s per epoch of 1,000 passages in fp32, 35-40 s in bf16
-    # (model_card.md: 155 s for the first epoch of 2,150 passages and 2,305 views on an AMX Xeon).
+    # MiniLM on 2 cores, dev passes included: about 90 s per epoch of 1,000 examples in fp32 (585 s for 5,738 passages
+    # and 927 views on an AVX2 EPYC), 35-40 s in bf16 (155 s for 2,150 passages and 2,305 views on an AMX Xeon).
     precision = training_precision(config.precision)
-    estimate = (n + views) / 1000 * (40 if precision == "bf16" else 70) * config.epochs / 60
+    estimate = (n + views) / 1000 * (40 if precision == "bf16" else 90) * config.epochs / 60
     budget = config.time_budget_minutes
     limit = (f"; the run fits {budget:g} min by training on a share of each epoch where needed (--time-budget none: the whole "
              f"recipe)" if budget is not None and estimate > budget else "")
@@ -371,6 +371,9 @@ def _add_train(sub, backends: str) -> None:
     p.add_argument("--time-budget", type=_minutes, metavar="MINUTES",
                    help="wall-clock budget of the run (default 15); where the recipe would take longer, each epoch trains on "
                         "fewer teacher views, then on a share of the passages; 'none' for no limit")
+    p.add_argument("--document-rule", choices=("auto", "weighted", "learned"),
+                   help="how passages add up to an article: auto (default) takes the learned rule where it wins 5-fold "
+                        "cross-validation on coverage dev and train articles, else the weighted grid's pick")
     p.add_argument("--no-register", dest="register", action="store_false", help="do not copy it into the BentoML model store")
     p.add_argument("--root", type=Path, default=LABELS_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=_train)

@@ -8,7 +8,7 @@ replaces only the forward pass from padded token ids to per-axis logits.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +48,9 @@ class DocumentRule:
         if not 0 < self.absent_share <= 1:
             raise ValueError(f"absent_share must be in (0, 1], got {self.absent_share}")
 
-    @classmethod
-    def from_config(cls, config: dict) -> "DocumentRule":
-        """The rule an artifact recorded, or the defaults."""
-        return cls(**config.get("document_rule", {}))
+    def as_config(self) -> dict:
+        """What the artifact records (`document_rule_from_config` reads it back)."""
+        return asdict(self)
 
     def weights(self, n_body: int, has_headline: bool) -> np.ndarray:
         """Normalised weights of the body passages, then the headline if any."""
@@ -70,6 +69,77 @@ class DocumentRule:
             mean = w @ matrices[a]
             out[a] = (document_label(mean, labels, absent_labels.get(a), self.absent_share), mean)
         return out
+
+
+def document_features(matrix: np.ndarray, n_body: int, has_headline: bool) -> np.ndarray:
+    """One axis's summary of an article's passage probabilities (rows: body passages, then the headline if any).
+
+    Per label: the mean with lead and conclusion weighted double, the maximum, the lead, the conclusion, the
+    headline (the body mean when there is none) and the share of passages voting for it.
+    """
+    body = matrix[:n_body]
+    weights = np.ones(n_body)
+    weights[0] = weights[-1] = 2.0
+    head = matrix[n_body] if has_headline else body.mean(0)
+    votes = np.bincount(body.argmax(1), minlength=matrix.shape[1]) / n_body
+    return np.concatenate([weights / weights.sum() @ body, body.max(0), body[0], body[-1], head, votes])
+
+
+N_DOCUMENT_FEATURES = 6  # per label, in document_features
+
+
+@dataclass(frozen=True)
+class LearnedDocumentRule:
+    """Document labels from a multinomial logistic regression per axis on `document_features`.
+
+    Chosen over the weighted `DocumentRule` only when it wins cross-validation on the rule's articles
+    (training/document_rule.py). The coefficients are plain numbers in the artifact's JSON, so loading a rule
+    never unpickles anything. Per axis: {"coef": labels x features, "intercept": labels}, rows in the axis's
+    label order; the document probabilities are the regression's.
+    """
+
+    coefficients: dict[str, dict[str, list]]
+
+    def __post_init__(self):
+        for axis, c in self.coefficients.items():
+            coef, intercept = np.asarray(c.get("coef", []), dtype=float), np.asarray(c.get("intercept", []), dtype=float)
+            if coef.ndim != 2 or intercept.shape != (coef.shape[0],) or coef.shape[1] != N_DOCUMENT_FEATURES * coef.shape[0]:
+                raise ValueError(f"document_rule coefficients for {axis!r} must be a labels x {N_DOCUMENT_FEATURES}*labels "
+                                 f"'coef' and one 'intercept' per label, got {coef.shape} and {intercept.shape}; "
+                                 "refit the rule with scripts/refit_document_rule.py")
+
+    def as_config(self) -> dict:
+        """What the artifact records (`document_rule_from_config` reads it back)."""
+        return {"kind": "learned", "coefficients": self.coefficients}
+
+    def probabilities(self, axis: str, features: np.ndarray) -> np.ndarray:
+        c = self.coefficients[axis]
+        return softmax(np.asarray(c["coef"]) @ features + np.asarray(c["intercept"]))
+
+    def labels(self, matrices: dict[str, np.ndarray], n_body: int, has_headline: bool, axes: dict[str, list[str]],
+               absent_labels: dict[str, str]) -> dict[str, tuple[str, np.ndarray]]:
+        """Per axis, (label, the regression's probabilities) from the passages' probability matrix."""
+        out = {}
+        for a, labels in axes.items():
+            probs = self.probabilities(a, document_features(matrices[a], n_body, has_headline))
+            out[a] = (labels[int(probs.argmax())], probs)
+        return out
+
+
+def document_rule_from_config(config: dict, axes: dict[str, list[str]]) -> DocumentRule | LearnedDocumentRule:
+    """The document rule an artifact recorded (the defaults when it records none), checked against its axes."""
+    saved = dict(config.get("document_rule", {}))
+    kind = saved.pop("kind", "weighted")
+    if kind == "weighted":
+        return DocumentRule(**saved)
+    if kind != "learned":
+        raise ArtifactError(f"document_rule kind {kind!r} is not one of: weighted, learned")
+    rule = LearnedDocumentRule(**saved)
+    for a, labels in axes.items():
+        if a not in rule.coefficients or len(rule.coefficients[a]["intercept"]) != len(labels):
+            raise ArtifactError(f"the learned document rule has no coefficients for {a!r} with {len(labels)} labels "
+                                f"({', '.join(labels)}); refit it with scripts/refit_document_rule.py")
+    return rule
 
 
 # Used when the artifact records no measured batch size (not exported) and the caller gives none.
@@ -205,7 +275,7 @@ class Predictor:
         self.temperatures: dict[str, float] = {a: float(artifact.config.get("temperatures", {}).get(a, 1.0)) for a in self.axes}
         self.max_length = int(artifact.config["max_length"])
         self.absent_labels = {ax.name: ax.absent_label for ax in load_schema().axes if ax.absent_label in self.axes.get(ax.name, ())}
-        self.document_rule = DocumentRule.from_config(artifact.config)
+        self.document_rule = document_rule_from_config(artifact.config, self.axes)
         if num_threads:
             torch.set_num_threads(num_threads)
         # Both engines get the same explicit thread count (ONNX Runtime would otherwise pick its own).
@@ -340,7 +410,7 @@ class Predictor:
             at += n
         return out
 
-    def predict_document(self, text: str, *, rule: DocumentRule | None = None) -> dict:
+    def predict_document(self, text: str, *, rule: DocumentRule | LearnedDocumentRule | None = None) -> dict:
         """Segment an article, score each passage and aggregate to document labels by the artifact's DocumentRule.
 
         Per axis, the document's probabilities are the weighted mean of its passages' calibrated
@@ -352,7 +422,7 @@ class Predictor:
         spans, title, preds = self.score_document(text)
         return self.aggregate_document(spans, title, preds, rule or self.document_rule)
 
-    def aggregate_document(self, spans: list, title: Dropped | None, preds: list[dict], rule: DocumentRule) -> dict:
+    def aggregate_document(self, spans: list, title: Dropped | None, preds: list[dict], rule: DocumentRule | LearnedDocumentRule) -> dict:
         """Document labels from `score_document`'s output under `rule`."""
         passages = [{"index": i, "start": s.start, "end": s.end, "text": s.text, **p} for i, (s, p) in enumerate(zip(spans, preds))]
         matrices = {a: np.array([[p[a]["probs"][lab] for lab in labels] for p in preds]) for a, labels in self.axes.items()}

@@ -11,8 +11,9 @@ real-coverage articles of coverage dev and train. This scores those articles onc
 - C: one rule per axis, with the lead and the conclusion weighted separately (guidelines 6.14 treats them apart);
 - D: one rule for both axes, lead and conclusion weighted separately;
 
-plus a learned rule (multinomial logistic regression on aggregated passage probabilities). Each fold chooses on
-four fifths of the articles and is scored on the fifth. An exploration: nothing here changes a rule.
+plus E, the learned rule (a logistic regression per axis on `document_features`), which `framing train` now
+adopts when it beats A in the same cross-validation (training/document_rule.py). Each fold chooses on four
+fifths of the articles and is scored on the fifth. An exploration: nothing here changes a rule.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.artifact import read_config
-from inference.predictor import Predictor, document_label
+from inference.predictor import Predictor, document_features, document_label
 from labels.corpus import LABELS_DIR
 from training.train import rule_documents, saved_config
 
@@ -48,15 +49,6 @@ def correct(scored: list[dict], axis: str, labels: list[str], absent: str | None
     lead, conclusion, headline, share = rule
     return np.array([document_label(weights(s["n_body"], s["headline"], lead, conclusion, headline) @ s["probs"][axis],
                                     labels, absent, share) == s["gold"][axis] for s in scored])
-
-
-def features(s: dict, axis: str) -> np.ndarray:
-    """Aggregates of one article's passage probabilities: weighted mean, max, lead, conclusion, headline, vote shares."""
-    p = s["probs"][axis]
-    body = p[:s["n_body"]]
-    head = p[-1] if s["headline"] else body.mean(0)
-    votes = (body.argmax(1)[:, None] == np.arange(p.shape[1])).mean(0)
-    return np.concatenate([weights(s["n_body"], False, 2, 2, 0) @ body, body.max(0), body[0], body[-1], head, votes])
 
 
 def main() -> None:
@@ -102,7 +94,7 @@ def main() -> None:
         results[name] = {a: round(float(np.mean(v)), 3) for a, v in scores.items()}
     learned = {}
     for a, labels in predictor.axes.items():
-        x = np.array([features(s, a) for s in scored])
+        x = np.array([document_features(s["probs"][a], s["n_body"], s["headline"]) for s in scored])
         y = np.array([labels.index(s["gold"][a]) for s in scored])
         acc = [LogisticRegression(max_iter=2000).fit(x[folds != f], y[folds != f]).score(x[folds == f], y[folds == f])
                for f in range(args.folds)]

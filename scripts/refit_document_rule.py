@@ -4,14 +4,13 @@
 
 Scores the real-coverage articles of the training config's `document_rule_splits` (coverage dev and train by
 default; never test) with the artifact's fp32 weights and temperatures, picks the rule exactly as training does
-(training/document_rule.py), and rewrites `document_rule` and `document_rule_fit` in its framing_config.json. For
+(training/document_rule.py: the weighted grid, or a learned rule where it wins cross-validation), and rewrites `document_rule` and `document_rule_fit` in its framing_config.json. For
 artifacts trained before the rule was chosen on train articles too, and after the corpus grows.
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 from inference.artifact import read_config, write_config
@@ -29,9 +28,9 @@ def main() -> None:
     predictor = Predictor.from_artifact(args.model, backend="fp32")
     rule, fit = choose_document_rule(predictor, config, LABELS_DIR)
     print(f"was {saved.get('document_rule')} (fit {saved.get('document_rule_fit', {}).get('accuracy')})")
-    print(f"now {asdict(rule)} on {fit['n_documents']} articles of {', '.join(fit['splits'])}: accuracy {fit['accuracy']}")
+    print(f"now a {fit['kind']} rule {rule.as_config() if fit['kind'] == 'weighted' else ''}on {fit['n_documents']} articles of {', '.join(fit['splits'])}: accuracy {fit['accuracy']}; cross-validated {fit.get('cross_validated')}")
     saved["training_config"]["document_rule_splits"] = fit["splits"]
-    saved["document_rule"], saved["document_rule_fit"] = asdict(rule), fit
+    saved["document_rule"], saved["document_rule_fit"] = rule.as_config(), fit
     write_config(args.model, saved)
 
 

@@ -6,7 +6,6 @@ path the service and batch scorer use.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -164,7 +163,7 @@ def evaluate(artifact_dir: Path, *, seed_folds: bool = True, training_seeds: int
         "test_split": config.test_split,
         "test": split_report(predictor, test_rows, test_baseline),
         "documents": {
-            "rule": {**dataclasses.asdict(predictor.document_rule), "fit": predictor.config.get("document_rule_fit")},
+            "rule": {**predictor.document_rule.as_config(), "fit": predictor.config.get("document_rule_fit")},
             "test": document_report([predictor.predict_document(d["text"]) for d in test_docs], test_docs, axes),
         },
     }

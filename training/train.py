@@ -30,7 +30,7 @@ from labels.schema import load_schema
 from training.base_model import DEFAULT_BASE_MODEL, resolve_base_model
 from training.calibration import expected_calibration_error, fit_temperature, nll
 from training.distill import META_FILE, TEACHER_DIR, Teacher, choose_views, load_teacher, text_key
-from training.document_rule import fit_document_rule
+from training.document_rule import RULE_FAMILIES, fit_document_rule
 from training.metrics import axis_report, macro_f1
 
 
@@ -62,6 +62,9 @@ class TrainConfig:
     # The document rule is chosen on the real-coverage articles of these splits. Coverage dev alone has 28 articles
     # (one is 3.6 points) for 36 rules, and its pick overfitted: dev motive 0.893 -> test 0.677 (model_card.md).
     document_rule_splits: tuple[str, ...] = ("coverage_dev", "train")
+    # "auto": the learned rule where it wins 5-fold cross-validation on those articles, else the weighted grid's pick
+    # (training/document_rule.py); "weighted" or "learned" forces a family.
+    document_rule: str = "auto"
     exclude_docs: tuple[str, ...] = field(default_factory=tuple)  # for leave-one-article-out runs
     num_threads: int = 2
     # "auto": bf16 autocast where the CPU multiplies bf16 natively (AMX, AVX512-BF16), fp32 elsewhere,
@@ -113,6 +116,8 @@ class TrainConfig:
         if self.dev_split in self.train_splits or self.test_split in self.train_splits:
             raise ValueError(f"train_splits {self.train_splits} must not include the dev or test split")
         self.document_rule_splits = tuple(self.document_rule_splits)
+        if self.document_rule not in RULE_FAMILIES:
+            raise ValueError(f"document_rule must be one of {', '.join(RULE_FAMILIES)}, got {self.document_rule!r}")
         if self.test_split in self.document_rule_splits:
             raise ValueError(f"document_rule_splits {self.document_rule_splits} must not include the test split "
                              f"{self.test_split!r}: the rule would be chosen on what it is measured on")
@@ -132,7 +137,7 @@ def rule_documents(config: TrainConfig, corpus_root: Path) -> list[dict]:
 
 def choose_document_rule(predictor: Predictor, config: TrainConfig, corpus_root: Path) -> tuple:
     """The document rule for `predictor`, chosen on `rule_documents`, and the record of the fit (with its splits)."""
-    rule, fit = fit_document_rule(predictor, rule_documents(config, corpus_root))
+    rule, fit = fit_document_rule(predictor, rule_documents(config, corpus_root), family=config.document_rule)
     return rule, {**fit, "splits": list(config.document_rule_splits)}
 
 
@@ -540,7 +545,7 @@ def train(config: TrainConfig, corpus, *, out_dir: Path | None = None, tokenizer
     artifact_config["epoch_plan"] = asdict(run.plan)
     predictor = Predictor(Artifact(model, tokenizer, artifact_config), batch_size=64)
     rule, rule_fit = choose_document_rule(predictor, config, corpus_root)
-    artifact_config["document_rule"], artifact_config["document_rule_fit"] = asdict(rule), rule_fit
+    artifact_config["document_rule"], artifact_config["document_rule_fit"] = rule.as_config(), rule_fit
     predictor.document_rule = rule
     artifact_config["metrics"] = {"dev": evaluate_rows(predictor, dev_rows), "test": evaluate_rows(predictor, test_rows)}
     artifact_config["run_seconds"] = round(time.perf_counter() - started, 1)  # the whole run but the saving

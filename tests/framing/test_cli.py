@@ -72,3 +72,26 @@ def test_a_bad_time_budget_is_refused_with_the_fix(capsys):
         with pytest.raises(SystemExit):
             main(["train", "--time-budget", bad])
         assert "--time-budget" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("given, expected", [([], "auto"), (["--document-rule", "weighted"], "weighted"),
+                                             (["--document-rule", "learned"], "learned")])
+def test_train_passes_the_document_rule_family(monkeypatch, tmp_path, given, expected):
+    import training.train
+
+    seen = {}
+
+    def fake_train(config, corpus, **kwargs):
+        seen["family"] = config.document_rule
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.train, "train", fake_train)
+    with pytest.raises(KeyboardInterrupt):
+        main(["train", "--out", str(tmp_path / "m"), "--no-register", *given])
+    assert seen["family"] == expected
+
+
+def test_an_unknown_document_rule_family_lists_the_choices(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--document-rule", "neural"])
+    assert "auto" in capsys.readouterr().err

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from inference.predictor import DocumentRule, InputError, Predictor
+from inference.artifact import ArtifactError, read_config, write_config
+from inference.predictor import DocumentRule, InputError, LearnedDocumentRule, Predictor, document_features, softmax
 
 from ..conftest import PASSAGES
 
@@ -125,3 +126,35 @@ def test_a_document_takes_the_absent_label_only_when_its_passages_agree():
     mean[absent], mean[other] = ABSENT_LABEL_SHARE + 0.05, 1 - ABSENT_LABEL_SHARE - 0.05
     assert document_label(mean, labels, axis.absent_label) == axis.absent_label
     assert document_label(np.array([0.2, 0.3, 0.5]), ["a", "b", "c"], None) == "c"  # no absent label: plain argmax
+
+
+def test_a_learned_document_rule_in_the_artifact_is_the_one_used(tiny_artifact, tmp_path):
+    import shutil
+
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_artifact, folder)
+    config = read_config(folder)
+    rng = np.random.default_rng(0)
+    axes = Predictor.from_artifact(folder).axes
+    coefficients = {a: {"coef": rng.normal(size=(len(labs), 6 * len(labs))).tolist(), "intercept": [0.0] * len(labs)}
+                    for a, labs in axes.items()}
+    write_config(folder, {**config, "document_rule": LearnedDocumentRule(coefficients).as_config()})
+    predictor = Predictor.from_artifact(folder)
+    assert predictor.document_rule == LearnedDocumentRule(coefficients)
+    article = "Will The Pact Drag Seoul Into War?\n\n" + "\n\n".join(TEXTS[:5])
+    out = predictor.predict_document(article)
+    for a, labels in axes.items():
+        rows = out["passages"] + [out["headline"]]
+        features = document_features(np.array([[p[a]["probs"][lab] for lab in labels] for p in rows]), 5, True)
+        expected = softmax(np.array(coefficients[a]["coef"]) @ features)
+        np.testing.assert_allclose([out["document"][a]["probs"][lab] for lab in labels], expected, atol=1e-5)
+        assert out["document"][a]["label"] == labels[int(expected.argmax())]
+    # A rule for another schema, or of an unknown kind, is refused with the fix.
+    write_config(folder, {**config, "document_rule": {"kind": "learned", "coefficients": {"risk_framing": coefficients["risk_framing"]}}})
+    with pytest.raises(ArtifactError, match="refit_document_rule"):
+        Predictor.from_artifact(folder)
+    write_config(folder, {**config, "document_rule": {"kind": "neural"}})
+    with pytest.raises(ArtifactError, match="weighted, learned"):
+        Predictor.from_artifact(folder)
+    with pytest.raises(ValueError, match="refit"):
+        LearnedDocumentRule({"risk_framing": {"coef": [[1.0, 2.0]], "intercept": [0.0]}})

@@ -1,9 +1,11 @@
 import json
 
+import numpy as np
 import pytest
 
-from inference.predictor import DocumentRule, Predictor
-from training.document_rule import GRID, fit_document_rule, rule_accuracy
+from inference.predictor import DocumentRule, LearnedDocumentRule, Predictor
+from labels.segment import segment
+from training.document_rule import GRID, MIN_LEARNED_DOCUMENTS, fit_document_rule, fit_logistic, rule_accuracy
 
 from ..conftest import PASSAGES, empty_labels_root, make_corpus, tiny_model
 
@@ -27,6 +29,74 @@ def test_the_chosen_rule_reproduces_the_dev_documents(tiny_artifact):
     assert fit["accuracy"] == {a: 1.0 for a in predictor.axes} and fit["n_documents"] == len(docs)
     scored = [predictor.score_document(d["text"]) for d in docs]
     assert rule_accuracy(predictor, scored, docs, rule) == fit["accuracy"]
+
+
+def crafted_scores(predictor: Predictor, n_docs: int, seed: int = 0) -> tuple[list[tuple], list[dict]]:
+    """Articles of four passages whose gold label is the one confident third passage's, while the lead and the
+    conclusion lean to another label: no weighted mean finds it, a rule that reads the maximum does."""
+    rng = np.random.default_rng(seed)
+    spans = segment("\n\n".join(t for t, _, _ in PASSAGES[:4])).passages
+    scored, docs = [], []
+    for _ in range(n_docs):
+        preds, gold = [{} for _ in range(4)], {}
+        for a, labels in predictor.axes.items():
+            k = len(labels)
+            g, other = rng.choice(k, size=2, replace=False)
+            rows = [np.full(k, 0.3 / (k - 1)) for _ in range(4)]
+            for i, (label, share) in enumerate([(other, 0.7), (None, None), (g, 0.95), (other, 0.7)]):
+                if label is None:
+                    rows[i] = np.full(k, 1 / k)
+                else:
+                    rows[i] = np.full(k, (1 - share) / (k - 1))
+                    rows[i][label] = share
+            for i, row in enumerate(rows):
+                preds[i][a] = {"label": labels[int(row.argmax())], "probs": dict(zip(labels, row))}
+            gold[a] = labels[g]
+        scored.append((spans, None, preds))
+        docs.append({"text": f"article {len(docs)}", "gold": gold})
+    return scored, docs
+
+
+def test_a_learned_rule_is_chosen_only_when_it_wins_cross_validation(tiny_artifact, monkeypatch):
+    predictor = Predictor.from_artifact(tiny_artifact)
+    scored, docs = crafted_scores(predictor, MIN_LEARNED_DOCUMENTS + 10)
+    monkeypatch.setattr(predictor, "score_documents", lambda texts: scored[:len(texts)])
+    rule, fit = fit_document_rule(predictor, docs)
+    assert isinstance(rule, LearnedDocumentRule) and fit["kind"] == "learned"
+    cv = fit["cross_validated"]
+    for a in predictor.axes:
+        assert cv["learned"][a] > cv["weighted"][a] and cv["learned"][a] > 0.9
+    assert fit["accuracy"] == rule_accuracy(predictor, scored, docs, rule) == {a: 1.0 for a in predictor.axes}
+    assert fit["weighted_accuracy"] == rule_accuracy(predictor, scored, docs, DocumentRule(**fit["weighted_rule"]))
+    # Too few articles to cross-validate, or the weighted family asked for: the weighted rule, and the record says why.
+    rule, fit = fit_document_rule(predictor, docs[:MIN_LEARNED_DOCUMENTS - 1])
+    assert isinstance(rule, DocumentRule) and "not tried" in fit["learned"]
+    rule, fit = fit_document_rule(predictor, docs, family="weighted")
+    assert isinstance(rule, DocumentRule) and fit["kind"] == "weighted" and "asked for" in fit["learned"]
+
+
+def test_the_weighted_rule_stays_when_the_learned_one_does_not_win(tiny_artifact):
+    predictor = Predictor.from_artifact(tiny_artifact)
+    docs = docs_labelled_by(predictor, DocumentRule()) * 10
+    rule, fit = fit_document_rule(predictor, docs)
+    assert rule == DocumentRule() and fit["kind"] == "weighted"
+    assert fit["cross_validated"]["weighted"] == {a: 1.0 for a in predictor.axes}
+    # Asked for, the learned rule is fitted even though it does not win.
+    rule, fit = fit_document_rule(predictor, docs, family="learned")
+    assert isinstance(rule, LearnedDocumentRule) and fit["kind"] == "learned"
+    with pytest.raises(ValueError, match="auto, weighted, learned"):
+        fit_document_rule(predictor, docs, family="neural")
+
+
+def test_a_fitted_regression_has_a_row_for_every_label_even_when_one_is_missing():
+    x = np.random.default_rng(0).random((40, 18))
+    y = (x[:, 0] > 0.5).astype(int) * 2  # labels 0 and 2 only
+    fitted = fit_logistic(x, y, 3)
+    rule = LearnedDocumentRule({"axis": fitted})
+    predicted = np.array([rule.probabilities("axis", row).argmax() for row in x])
+    assert set(predicted) <= {0, 2} and (predicted == y).mean() > 0.8
+    only = LearnedDocumentRule({"axis": fit_logistic(x, np.ones(40, dtype=int), 3)})
+    assert only.probabilities("axis", x[0]).argmax() == 1
 
 
 def test_ties_keep_the_default_rule_and_no_documents_keep_it_too(tiny_artifact):
@@ -80,3 +150,5 @@ def test_the_rule_is_never_chosen_on_the_test_split():
 
     with pytest.raises(ValueError, match="document_rule_splits"):
         TrainConfig(document_rule_splits=("coverage_dev", "coverage_test"))
+    with pytest.raises(ValueError, match="auto, weighted, learned"):
+        TrainConfig(document_rule="neural")
