@@ -93,13 +93,14 @@ def _learned_hits(rule: LearnedDocumentRule, features: dict, gold: dict, rows: n
             for a in features}
 
 
-def cross_validate(predictor: Predictor, scored: list[tuple], docs: list[dict], grid: tuple[DocumentRule, ...],
+def _gold(predictor: Predictor, docs: list[dict]) -> dict[str, np.ndarray]:
+    return {a: np.array([labels.index(d["gold"][a]) for d in docs]) for a, labels in predictor.axes.items()}
+
+
+def cross_validate(predictor: Predictor, hits: dict, features: dict, gold: dict, grid: tuple[DocumentRule, ...],
                    folds: int = FOLDS) -> dict[str, dict[str, float]]:
     """Mean held-out accuracy per axis of choosing the weighted rule and of fitting the learned one, fold by fold."""
-    hits = {rule: rule_hits(predictor, scored, docs, rule) for rule in (DocumentRule(), *grid)}
-    features = _features(predictor, scored)
-    gold = {a: np.array([labels.index(d["gold"][a]) for d in docs]) for a, labels in predictor.axes.items()}
-    fold_of = np.random.default_rng(0).permutation(len(docs)) % folds
+    fold_of = np.random.default_rng(0).permutation(len(gold[next(iter(gold))])) % folds
     held_out = {"weighted": {a: [] for a in predictor.axes}, "learned": {a: [] for a in predictor.axes}}
     for f in range(folds):
         fit, held = fold_of != f, fold_of == f
@@ -123,24 +124,22 @@ def fit_document_rule(predictor: Predictor, docs: list[dict], grid: tuple[Docume
     if not docs:
         return default, {"n_documents": 0, "note": "no dev documents: the default rule is kept"}
     scored = predictor.score_documents([d["text"] for d in docs])
-    results = {rule: rule_accuracy(predictor, scored, docs, rule) for rule in (default, *grid)}
-    best = default
-    for rule in grid:
-        if _mean(results[rule]) > _mean(results[best]) + 1e-12:
-            best = rule
-    fit = {"n_documents": len(docs), "kind": "weighted", "accuracy": results[best], "default_rule": default.as_config(),
-           "default_accuracy": results[default], "rules_tried": len(grid)}
+    hits = {rule: rule_hits(predictor, scored, docs, rule) for rule in (default, *grid)}
+    every = np.ones(len(docs), dtype=bool)
+    best = _best_weighted(hits, grid, every)
+    accuracy = {rule: {a: float(h.mean()) for a, h in hits[rule].items()} for rule in (default, best)}
+    fit = {"n_documents": len(docs), "kind": "weighted", "accuracy": accuracy[best], "default_rule": default.as_config(),
+           "default_accuracy": accuracy[default], "rules_tried": len(grid)}
     if family == "weighted":
         return best, {**fit, "learned": "not tried: the weighted family was asked for"}
     if len(docs) < MIN_LEARNED_DOCUMENTS:
-        fit["learned"] = f"not tried: {len(docs)} articles, a learned rule needs {MIN_LEARNED_DOCUMENTS} to cross-validate"
-        return best, fit
-    cv = cross_validate(predictor, scored, docs, grid, folds)
+        return best, {**fit, "learned": f"not tried: {len(docs)} articles, a learned rule needs {MIN_LEARNED_DOCUMENTS} "
+                                        "to cross-validate"}
+    features, gold = _features(predictor, scored), _gold(predictor, docs)
+    cv = cross_validate(predictor, hits, features, gold, grid, folds)
     fit["cross_validated"] = {"folds": folds, **cv}
     if family == "auto" and _mean(cv["learned"]) <= _mean(cv["weighted"]):
         return best, fit
-    features = _features(predictor, scored)
-    gold = {a: np.array([labels.index(d["gold"][a]) for d in docs]) for a, labels in predictor.axes.items()}
-    learned = _fit_learned(predictor, features, gold, np.ones(len(docs), dtype=bool))
-    return learned, {**fit, "kind": "learned", "weighted_rule": best.as_config(), "weighted_accuracy": results[best],
-                     "accuracy": rule_accuracy(predictor, scored, docs, learned)}
+    learned = _fit_learned(predictor, features, gold, every)
+    return learned, {**fit, "kind": "learned", "weighted_rule": best.as_config(), "weighted_accuracy": accuracy[best],
+                     "accuracy": {a: float(h.mean()) for a, h in _learned_hits(learned, features, gold, every).items()}}
