@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from inference.artifact import Artifact, library_versions, save_artifact
 from inference.backends import native_bf16
@@ -195,16 +195,28 @@ def _loss_functions(gold: dict[str, np.ndarray], axes: dict[str, list[str]], cla
 
 
 def _optimizer(model: FramingModel, config: TrainConfig, n_passages: int):
-    """AdamW with one learning rate for the encoder and one for the heads, and a linear warm-up schedule."""
+    """AdamW with one learning rate for the encoder and one for the heads, a linear warm-up and decay schedule, and
+    the schedule's step counts (a re-plan moves "total")."""
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     enc_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     optimizer = torch.optim.AdamW(
         [{"params": enc_params, "lr": config.learning_rate}, {"params": head_params, "lr": config.head_learning_rate}],
         weight_decay=config.weight_decay,
     )
-    steps_per_epoch = (n_passages + config.batch_size - 1) // config.batch_size
-    total = steps_per_epoch * config.epochs
-    return optimizer, get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+    total = _steps(n_passages, config.batch_size) * config.epochs
+    steps = {"warmup": int(config.warmup_ratio * total), "total": total}
+
+    def factor(step: int) -> float:
+        # transformers' linear warm-up and decay, with an end that a re-plan of the time budget may move
+        if step < steps["warmup"]:
+            return step / max(1, steps["warmup"])
+        return max(0.0, (steps["total"] - step) / max(1, steps["total"] - steps["warmup"]))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor), steps
+
+
+def _steps(n_examples: int, batch_size: int) -> int:
+    return (n_examples + batch_size - 1) // batch_size
 
 
 def _length_bucketed_batches(ids: list[list[int]], batch_size: int, generator: np.random.Generator,
@@ -289,6 +301,9 @@ class _Plan:
     seconds_per_scored_passage: float | None = None
     budget_s: float | None = None
     note: str = "no time budget"
+    # After each epoch the rest is planned again from the measured time: a probe of a few batches can be a third off
+    # on a machine whose speed varies from minute to minute.
+    replanned: list[dict] = field(default_factory=list)
 
 
 def _probe_seconds(model: FramingModel, ids, examples: _Examples, loss_fns, config: TrainConfig, bf16: bool,
@@ -344,6 +359,26 @@ def _plan_epochs(n_gold: int, n_views: int, config: TrainConfig, seconds_per_exa
     plan.views, plan.gold = 0, max(config.batch_size, int(per_epoch))
     plan.note = f"a random {plan.gold} of the {n_gold} gold passages per epoch and no teacher views, to fit the time budget"
     return plan
+
+
+def _training_time_left(deadline: float, passages_to_score: int, seconds_per_passage: float) -> float:
+    """Seconds left for training steps: the time to the deadline, less a 3% margin and the scoring still to do."""
+    return 0.97 * (deadline - time.perf_counter()) - max(passages_to_score, 0) * seconds_per_passage
+
+
+def _replan(plan: _Plan, current: tuple[int, int], n_gold: int, n_views: int, config: TrainConfig, epoch: int,
+            seconds_per_example: float, budget_s: float, steps: dict) -> tuple[int, int]:
+    """(gold, views) per epoch after `epoch`, from its measured seconds per example and the budget left for training:
+    fewer when the run is behind, more (up to the whole recipe) when it is ahead. A change is recorded in the plan and
+    moves the end of the learning-rate schedule to the new last step."""
+    left = config.epochs - epoch
+    new = _plan_epochs(n_gold, n_views, replace(config, epochs=left), seconds_per_example, budget_s)
+    if (new.gold, new.views) == current:
+        return current
+    plan.replanned.append({"after_epoch": epoch, "gold": new.gold, "views": new.views,
+                           "seconds_per_example": round(seconds_per_example, 4), "budget_s": round(budget_s, 1)})
+    steps["total"] = steps["done"] + left * _steps(new.gold + new.views, config.batch_size)
+    return new.gold, new.views
 
 
 def _batch_loss(out: dict, batch: list[int], examples: _Examples, loss_fns: dict, config: TrainConfig) -> torch.Tensor:
@@ -408,25 +443,33 @@ def _fit(model: FramingModel, tokenizer, examples: _Examples, dev_rows: list[Cor
     seconds_per_example = budget_s = None
     if deadline is not None:
         seconds_per_example, scoring = _probe_seconds(model, ids, examples, loss_fns, config, run.precision == "bf16", pad, n_gold)
-        left = deadline - time.perf_counter()
-        budget_s = 0.97 * left - overhead_passages * scoring  # a small margin for what is not counted
+        budget_s = _training_time_left(deadline, overhead_passages, scoring)
     run.plan = _plan_epochs(n_gold, examples.views, config, seconds_per_example, budget_s)
     if deadline is not None:
         run.plan.seconds_per_scored_passage = scoring
     if progress and run.plan.note != "no time budget":
         tqdm.write(f"{seconds_per_example * 1000:.0f} ms per training example here: {run.plan.gold} gold passages and "
                    f"{run.plan.views} teacher views per epoch ({run.plan.note})")
-    optimizer, scheduler = _optimizer(model, config, run.plan.gold + run.plan.views)
+    optimizer, scheduler, steps = _optimizer(model, config, run.plan.gold + run.plan.views)
     predictor = _uncalibrated(model, tokenizer, config.max_length)
     generator = np.random.default_rng(config.seed)
-    started = time.perf_counter()
+    started, steps["done"], (gold, views) = time.perf_counter(), 0, (run.plan.gold, run.plan.views)
     for epoch in range(1, config.epochs + 1):
-        whole = run.plan.gold >= n_gold and run.plan.views >= examples.views
-        subset = None if whole else _epoch_examples(examples, run.plan.views, generator, run.plan.gold)
+        whole = gold >= n_gold and views >= examples.views
+        subset = None if whole else _epoch_examples(examples, views, generator, gold)
         batches = _length_bucketed_batches(ids, config.batch_size, generator, subset)
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress, leave=False)
+        epoch_started = time.perf_counter()
         loss = _train_epoch(model, ids, examples, loss_fns, optimizer, scheduler, batches, pad, bar, config, run.precision == "bf16")
+        epoch_s, steps["done"], scoring_started = time.perf_counter() - epoch_started, steps["done"] + len(batches), time.perf_counter()
         score = _mean_macro_f1(predictor, dev_rows)
+        if deadline is not None and epoch < config.epochs:  # still to score: the rest, at this dev pass's rate
+            left = _training_time_left(deadline, overhead_passages - epoch * len(dev_rows),
+                                       (time.perf_counter() - scoring_started) / max(len(dev_rows), 1))
+            gold, views = _replan(run.plan, (gold, views), n_gold, examples.views, config, epoch,
+                                  epoch_s / sum(map(len, batches)), left, steps)
+            if progress and run.plan.replanned and run.plan.replanned[-1]["after_epoch"] == epoch:
+                tqdm.write(f"re-planned from the measured epoch: {gold} gold passages and {views} views per epoch")
         run.history.append({"epoch": epoch, "train_loss": loss, "dev_mean_macro_f1": score, "elapsed_s": round(time.perf_counter() - started, 1)})
         if progress:
             tqdm.write(f"epoch {epoch}: train loss {loss:.3f}, dev mean macro-F1 {score:.3f}")

@@ -58,6 +58,7 @@ def test_a_time_budget_that_is_not_tight_changes_nothing(tokenizer):
     assert runs[0].config["epoch_plan"]["note"] == "no time budget"
     plan = runs[1].config["epoch_plan"]
     assert plan["note"] == "fits the time budget" and plan["seconds_per_example"] > 0 and plan["seconds_per_scored_passage"] > 0
+    assert plan["replanned"] == []  # on time after every epoch: nothing changed
     assert 0 < runs[1].config["run_seconds"] < 15 * 60
 
 
@@ -79,7 +80,43 @@ def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(toke
     plan = predictor.config["epoch_plan"]
     assert 4 <= plan["gold"] < n_gold and plan["views"] == 0 and "gold passages per epoch" in plan["note"], (plan, n_gold)
     assert plan["gold"] * 2 * 1.0 <= plan["budget_s"] < 60  # two epochs at 1 s per example fit what was left
-    assert seen == [plan["gold"], plan["gold"]]  # each epoch trained on that many passages, a fresh draw each
+    # The first epoch trained on that share; measured, the machine is fast, so the second epoch takes every passage.
+    assert seen == [plan["gold"], n_gold]
+    assert [(r["after_epoch"], r["gold"], r["views"]) for r in plan["replanned"]] == [(1, n_gold, 0)]
+    assert plan["replanned"][0]["seconds_per_example"] < 1.0
+
+
+def test_a_run_behind_its_budget_cuts_the_epochs_left(tokenizer, monkeypatch):
+    import training.train as train_module
+
+    monkeypatch.setattr(train_module, "_probe_seconds", lambda *a, **k: (1e-6, 1e-6))
+    seen, real_batches = [], train_module._length_bucketed_batches
+
+    def spy(ids, batch_size, generator, subset=None):
+        seen.append(len(ids) if subset is None else len(subset))
+        return real_batches(ids, batch_size, generator, subset)
+
+    monkeypatch.setattr(train_module, "_length_bucketed_batches", spy)
+    corpus = make_corpus(n_repeat=3)
+    n_gold = sum(len(corpus[s]) for s in ("train", "seed") if s in corpus)
+    left = iter([1e6, -1.0, -1.0])  # all the time in the world at the start; none after the first epoch
+    monkeypatch.setattr(train_module, "_training_time_left", lambda *a: next(left))
+    config = TrainConfig(base_model="tiny-random-bert", epochs=3, batch_size=4, max_length=32, num_threads=1,
+                         time_budget_minutes=15.0, patience=5)
+    plan = train(config, corpus, tokenizer=tokenizer, model=tiny_model(), progress=False).config["epoch_plan"]
+    assert plan["gold"] == n_gold and seen == [n_gold, 4, 4]
+    assert [(r["after_epoch"], r["gold"]) for r in plan["replanned"]] == [(1, 4)]
+
+
+def test_a_replan_moves_the_end_of_the_learning_rate_schedule():
+    from training.train import _Plan, _replan
+
+    config = TrainConfig(epochs=4, batch_size=4, view_fraction=1.0)
+    steps = {"warmup": 2, "total": 100, "done": 25}
+    plan = _Plan(100, 0)
+    assert _replan(plan, (100, 0), 100, 0, config, 1, 0.01, 1e6, steps) == (100, 0) and steps["total"] == 100
+    assert _replan(plan, (100, 0), 100, 0, config, 1, 0.1, 12.0, steps) == (40, 0)  # 3 epochs of 40 in 12 s
+    assert steps["total"] == 25 + 3 * 10 and plan.replanned[0]["gold"] == 40
 
 
 def test_the_plan_cuts_teacher_views_before_gold_passages():
@@ -88,7 +125,7 @@ def test_the_plan_cuts_teacher_views_before_gold_passages():
     config = TrainConfig(epochs=2, view_fraction=0.5, batch_size=4)
     assert _plan_epochs(100, 60, config, None, None).__dict__ == {"gold": 100, "views": 30, "seconds_per_example": None,
                                                                  "seconds_per_scored_passage": None, "budget_s": None,
-                                                                 "note": "no time budget"}
+                                                                 "note": "no time budget", "replanned": []}
     assert (_plan_epochs(100, 60, config, 0.1, 100.0).gold, _plan_epochs(100, 60, config, 0.1, 100.0).views) == (100, 30)
     cut = _plan_epochs(100, 60, config, 0.1, 22.0)  # 110 examples per epoch
     assert (cut.gold, cut.views) == (100, 10) and "fewer teacher views" in cut.note
