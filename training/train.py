@@ -81,7 +81,8 @@ class TrainConfig:
     view_fraction: float = 0.5
     # Wall-clock budget of the whole run in minutes (None: no limit). Before training, a few timed steps measure this
     # machine's seconds per example; when the planned epochs would not fit, each epoch sees fewer teacher views, then
-    # a fresh random share of the gold passages. 15 minutes: the budget of a default `framing train` on 2 cores.
+    # a fresh random share of the gold passages; each epoch's measured time plans the rest again. 15 minutes: the
+    # budget of a default `framing train` on 2 cores.
     time_budget_minutes: float | None = 15.0
 
     def __post_init__(self):
