@@ -62,10 +62,10 @@ def test_a_time_budget_that_is_not_tight_changes_nothing(tokenizer):
     assert 0 < runs[1].config["run_seconds"] < 15 * 60
 
 
-def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(tokenizer, monkeypatch):
+def examples_per_epoch(monkeypatch) -> list[int]:
+    """A list that fills with how many examples each epoch of the next training run trains on."""
     import training.train as train_module
 
-    monkeypatch.setattr(train_module, "_probe_seconds", lambda *a, **k: (1.0, 0.01))  # a very slow machine
     seen, real_batches = [], train_module._length_bucketed_batches
 
     def spy(ids, batch_size, generator, subset=None):
@@ -73,6 +73,14 @@ def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(toke
         return real_batches(ids, batch_size, generator, subset)
 
     monkeypatch.setattr(train_module, "_length_bucketed_batches", spy)
+    return seen
+
+
+def test_a_tight_time_budget_trains_on_a_share_of_each_epoch_and_records_it(tokenizer, monkeypatch):
+    import training.train as train_module
+
+    monkeypatch.setattr(train_module, "_probe_seconds", lambda *a, **k: (1.0, 0.01))  # a very slow machine
+    seen = examples_per_epoch(monkeypatch)
     corpus = make_corpus(n_repeat=3)
     n_gold = sum(len(corpus[s]) for s in ("train", "seed") if s in corpus)
     config = TrainConfig(base_model="tiny-random-bert", epochs=2, batch_size=4, max_length=32, num_threads=1, time_budget_minutes=1.0)
@@ -90,13 +98,7 @@ def test_a_run_behind_its_budget_cuts_the_epochs_left(tokenizer, monkeypatch):
     import training.train as train_module
 
     monkeypatch.setattr(train_module, "_probe_seconds", lambda *a, **k: (1e-6, 1e-6))
-    seen, real_batches = [], train_module._length_bucketed_batches
-
-    def spy(ids, batch_size, generator, subset=None):
-        seen.append(len(ids) if subset is None else len(subset))
-        return real_batches(ids, batch_size, generator, subset)
-
-    monkeypatch.setattr(train_module, "_length_bucketed_batches", spy)
+    seen = examples_per_epoch(monkeypatch)
     corpus = make_corpus(n_repeat=3)
     n_gold = sum(len(corpus[s]) for s in ("train", "seed") if s in corpus)
     left = iter([1e6, -1.0, -1.0])  # all the time in the world at the start; none after the first epoch
