@@ -411,13 +411,15 @@ class Predictor:
         return out
 
     def predict_document(self, text: str, *, rule: DocumentRule | LearnedDocumentRule | None = None) -> dict:
-        """Segment an article, score each passage and aggregate to document labels by the artifact's DocumentRule.
+        """Segment an article, score each passage and aggregate to document labels by the artifact's document rule.
 
-        Per axis, the document's probabilities are the weighted mean of its passages' calibrated
-        probabilities (lead, conclusion and headline weighted by the rule); the label is the most probable
-        one, except that an axis's absent label (schema `absent_label`) needs the rule's `absent_share`, else
-        the most probable other label wins. The passages that support the label are those predicted with
-        it, most confident first. `rule` overrides the artifact's (to compare rules on the same scores).
+        Under a weighted `DocumentRule`, per axis, the document's probabilities are the weighted mean of its
+        passages' calibrated probabilities (lead, conclusion and headline weighted by the rule); the label is the
+        most probable one, except that an axis's absent label (schema `absent_label`) needs the rule's
+        `absent_share`, else the most probable other label wins. Under a `LearnedDocumentRule` they are its
+        regression's probabilities on `document_features`, and the label the most probable. The passages that
+        support the label are those predicted with it, most confident first. `rule` overrides the artifact's
+        (to compare rules on the same scores).
         """
         spans, title, preds = self.score_document(text)
         return self.aggregate_document(spans, title, preds, rule or self.document_rule)

@@ -29,8 +29,8 @@ import numpy as np
 from inference.artifact import read_config
 from inference.predictor import LearnedDocumentRule, Predictor, document_features, document_label
 from labels.corpus import LABELS_DIR
-from training.document_rule import fit_logistic
 from labels.dataset import documents_of
+from training.document_rule import fit_logistic
 from training.train import rule_documents, saved_config
 
 LEAD_CONCLUSION = (1.0, 2.0, 3.0)

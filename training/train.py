@@ -467,10 +467,11 @@ def _fit(model: FramingModel, tokenizer, examples: _Examples, dev_rows: list[Cor
         if deadline is not None and epoch < config.epochs:  # still to score: the rest, at this dev pass's rate
             left = _training_time_left(deadline, overhead_passages - epoch * len(dev_rows),
                                        (time.perf_counter() - scoring_started) / max(len(dev_rows), 1))
-            gold, views = _replan(run.plan, (gold, views), n_gold, examples.views, config, epoch,
-                                  epoch_s / sum(map(len, batches)), left, steps)
-            if progress and run.plan.replanned and run.plan.replanned[-1]["after_epoch"] == epoch:
-                tqdm.write(f"re-planned from the measured epoch: {gold} gold passages and {views} views per epoch")
+            new = _replan(run.plan, (gold, views), n_gold, examples.views, config, epoch,
+                          epoch_s / sum(map(len, batches)), left, steps)
+            if progress and new != (gold, views):
+                tqdm.write(f"re-planned from the measured epoch: {new[0]} gold passages and {new[1]} views per epoch")
+            gold, views = new
         run.history.append({"epoch": epoch, "train_loss": loss, "dev_mean_macro_f1": score, "elapsed_s": round(time.perf_counter() - started, 1)})
         if progress:
             tqdm.write(f"epoch {epoch}: train loss {loss:.3f}, dev mean macro-F1 {score:.3f}")
